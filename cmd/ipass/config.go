@@ -1,0 +1,92 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// serveConfig is every `ipass serve` setting. Each resolves flag >
+// IPASS_<FLAG_IN_UPPER_SNAKE> environment variable > default.
+type serveConfig struct {
+	addr              string        // listen address; default 127.0.0.1:8080, ":0" picks a free port
+	addrFile          string        // write the bound host:port here once listening; default none
+	db                string        // sqlite:PATH or postgres://...; default sqlite:./ipass-data/ipass.db
+	dataDir           string        // generated server keys, demo keys, default SQLite file; default ./ipass-data
+	signingKey        string        // RSA private key PEM signing RSA256 responses; default generated in data dir
+	eccSigningKey     string        // P-224 private key PEM signing ECC224 responses; default generated in data dir
+	encryptionKey     string        // RSA private key unwrapping RSA_AES keys; default the signing key
+	serverKeyVersion  int           // keyVersion of response Signature and expected request Encrypt; default 1
+	tenants           string        // tenants file applied at start-up; default none
+	requestTimeWindow time.Duration // accepted Request-Time skew either way; default 5m
+	demo              bool          // provision the demo tenant on a database with no clients; default true
+	logFormat         string        // text or json; default text
+	shutdownTimeout   time.Duration // how long in-flight requests may take to finish on SIGTERM; default 15s
+	tlsCert           string        // PEM certificate chain; with tlsKey serves HTTPS; default none (HTTP)
+	tlsKey            string        // PEM private key for tlsCert; default none
+}
+
+func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen `address` (:0 picks a free port; the bound address is logged)")
+	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the bound address as host:port to this `file`")
+	fs.StringVar(&c.db, "db", "sqlite:./ipass-data/ipass.db", "database: sqlite:PATH or postgres://... / postgresql://...")
+	fs.StringVar(&c.dataDir, "data-dir", "./ipass-data", "`directory` for generated server keys, demo keys and the default SQLite file")
+	fs.StringVar(&c.signingKey, "signing-key", "", "RSA private key `file` (PKCS#8 or PKCS#1 PEM) signing RSA256 responses (default: generated in the data dir)")
+	fs.StringVar(&c.eccSigningKey, "ecc-signing-key", "", "P-224 private key `file` (PKCS#8 or SEC1 PEM) signing ECC224 responses (default: generated in the data dir)")
+	fs.StringVar(&c.encryptionKey, "encryption-key", "", "RSA private key `file` that decrypts RSA_AES symmetric keys (default: the signing key)")
+	fs.IntVar(&c.serverKeyVersion, "server-key-version", 1, "keyVersion in response Signature headers and expected in request Encrypt headers")
+	fs.StringVar(&c.tenants, "tenants", "", "tenants `file` applied at start-up (same as `ipass admin apply`)")
+	fs.DurationVar(&c.requestTimeWindow, "request-time-window", 5*time.Minute, "accepted skew of Request-Time, either way")
+	fs.BoolVar(&c.demo, "demo", true, "on a database with no clients, create the demo tenant")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the server speaks HTTPS")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
+	return fs
+}
+
+// applyEnv sets every flag not given on the command line from its
+// IPASS_<FLAG_IN_UPPER_SNAKE> environment variable, if that is set.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		name := envName(f.Name)
+		if v := getenv(name); v != "" {
+			if setErr := fs.Set(f.Name, v); setErr != nil {
+				err = fmt.Errorf("environment variable %s=%q: %v", name, v, setErr)
+			}
+		}
+	})
+	return err
+}
+
+func envName(flagName string) string {
+	return "IPASS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (c *serveConfig) validate() error {
+	switch c.logFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	if c.requestTimeWindow <= 0 {
+		return fmt.Errorf("--request-time-window %s: must be positive", c.requestTimeWindow)
+	}
+	if c.serverKeyVersion < 0 {
+		return fmt.Errorf("--server-key-version %d: must not be negative", c.serverKeyVersion)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	return nil
+}

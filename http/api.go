@@ -1,0 +1,386 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/gateway"
+)
+
+// exchange is one request's state as it passes the gateway steps. What it
+// learns (algorithm, client, Encrypt) decides how the response is signed and
+// whether it is encrypted, whichever step ends the request.
+type exchange struct {
+	method      string // as received; signed into the response content
+	path        string // as received, without query; signed into the response content
+	clientID    string // first Client-Id header value, echoed byte for byte
+	hasClientID bool
+	tracerID    string
+
+	algorithm  gateway.Algorithm // response signature algorithm
+	client     *ipass.Client     // set once G5 identified the caller
+	encrypted  bool              // the request carried an Encrypt header
+	aesKeyLen  int               // request AES key length once recovered (after G9 only)
+	retryAfter time.Duration     // for REQUEST_TRAFFIC_EXCEED_LIMIT
+	methodBad  bool              // 405: add Allow
+
+	// result payload on SUCCESS
+	passID string
+	pass   *ipass.PassView
+}
+
+type operation int
+
+const (
+	opCreate operation = iota + 1
+	opUpdate
+	opQuery
+)
+
+func operationFor(path string) (operation, bool) {
+	switch path {
+	case PathCreatePass:
+		return opCreate, true
+	case PathUpdatePass:
+		return opUpdate, true
+	case PathQueryPass:
+		return opQuery, true
+	}
+	return 0, false
+}
+
+// coreHeaders may appear once only (spec 2.1).
+var coreHeaders = []string{"Client-Id", "Signature", "Request-Time", "Encrypt"}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	x := &exchange{
+		method:    r.Method,
+		path:      requestPath(r),
+		tracerID:  newTracerID(),
+		algorithm: gateway.RSA256,
+	}
+	if v := r.Header.Values("Client-Id"); len(v) > 0 {
+		x.clientID, x.hasClientID = v[0], true
+	}
+
+	err := s.processSafely(r.Context(), x, r)
+	code := ipass.ErrorCode(err)
+	if code == ipass.CodeUnknownException {
+		s.logger().ErrorContext(r.Context(), "internal error",
+			"tracer_id", x.tracerID, "client_id", x.clientID, "path", x.path, "err", err)
+	}
+	s.respond(w, x, err)
+	s.logger().InfoContext(r.Context(), "request",
+		"tracer_id", x.tracerID, "client_id", x.clientID, "method", x.method, "path", x.path,
+		"result_code", string(code), "http_status", code.HTTPStatus(),
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
+}
+
+// processSafely turns a panic anywhere below into UNKNOWN_EXCEPTION, so a
+// bug answers one request with a signed error instead of dropping it.
+func (s *Server) processSafely(ctx context.Context, x *exchange, r *http.Request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return s.process(ctx, x, r)
+}
+
+// process runs G1–G12 and then the operation; the first failing step decides.
+func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) error {
+	// G1, G2
+	op, ok := operationFor(x.path)
+	if !ok {
+		return ipass.Errorf(ipass.CodeNoInterfaceDef, "path %s: no such interface", truncate(x.path, 200))
+	}
+	if r.Method != http.MethodPost {
+		x.methodBad = true
+		return ipass.Errorf(ipass.CodeMethodNotSupported, "method %s: only POST is supported", truncate(r.Method, 32))
+	}
+	// G3
+	body, err := readBody(r, s.maxBody())
+	if err != nil {
+		return err
+	}
+	// G4
+	encryptValues := r.Header.Values("Encrypt")
+	if err := checkMediaType(r.Header, len(encryptValues) > 0); err != nil {
+		return err
+	}
+	for _, name := range coreHeaders {
+		if len(r.Header.Values(name)) > 1 {
+			return ipass.Errorf(ipass.CodeParamIllegal, "%s: header given more than once", name)
+		}
+	}
+	// G5
+	client, err := s.identify(ctx, x)
+	if err != nil {
+		return err
+	}
+	x.client = client
+	x.encrypted = len(encryptValues) > 0
+
+	// G6
+	sigHeader := r.Header.Get("Signature")
+	if sigHeader == "" {
+		return ipass.Errorf(ipass.CodeInvalidSignature, "Signature: header is missing")
+	}
+	params, err := gateway.ParseSignatureHeader(sigHeader)
+	if err != nil {
+		return gatewayError(err)
+	}
+	x.algorithm = params.Algorithm
+	// G7
+	key, ok := client.ActiveKey(string(params.Algorithm), params.KeyVersion)
+	if !ok {
+		if params.KeyVersion < 0 {
+			return ipass.Errorf(ipass.CodeKeyNotFound, "Signature: client has no active %s key", params.Algorithm)
+		}
+		return ipass.Errorf(ipass.CodeKeyNotFound, "Signature.keyVersion: client has no active %s key version %d", params.Algorithm, params.KeyVersion)
+	}
+	pub, err := s.publicKey(key.PublicKey)
+	if err != nil {
+		return err
+	}
+	// G8
+	requestTime := r.Header.Get("Request-Time")
+	if requestTime == "" {
+		return ipass.Errorf(ipass.CodeParamIllegal, "Request-Time: header is missing")
+	}
+	at, err := gateway.ParseTime(requestTime)
+	if err != nil {
+		return gatewayError(err)
+	}
+	now := s.now()
+	if skew := now.Sub(at); skew > s.RequestTimeWindow || -skew > s.RequestTimeWindow {
+		return ipass.Errorf(ipass.CodeRequestTimeExpired,
+			"Request-Time: %s is outside the accepted window of ±%s around server time %s",
+			truncate(requestTime, 64), s.RequestTimeWindow, gateway.FormatTime(now))
+	}
+	// G9: over the raw bytes received, never re-serialised.
+	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
+	if err := gateway.Verify(pub, params.Algorithm, content, params.Signature); err != nil {
+		return ipass.Errorf(ipass.CodeInvalidSignature,
+			"Signature: does not verify with the client's %s key version %d over the content received", params.Algorithm, key.Version)
+	}
+	// G10: keyed on the signed content, so a re-encoded ECDSA signature is a replay too.
+	if s.Replay != nil {
+		digest := sha256.Sum256(content)
+		fresh, err := s.Replay.RecordRequest(ctx, client.ID, digest[:], at.Add(s.RequestTimeWindow))
+		if err != nil {
+			return fmt.Errorf("record request for replay protection: %w", err)
+		}
+		if !fresh {
+			return ipass.Errorf(ipass.CodeRepeatRequest, "Signature: the same signed request was already received; re-sign with a fresh Request-Time")
+		}
+	}
+	// G11: counted only for verified requests, so nobody else can spend a client's budget.
+	if s.Limiter != nil && client.RateLimit > 0 {
+		allowed, retryAfter, err := s.Limiter.Allow(ctx, client.ID, client.RateLimit, now)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if !allowed {
+			x.retryAfter = retryAfter
+			return ipass.Errorf(ipass.CodeTrafficExceedLimit, "Client-Id: rate limit of %d requests per second exceeded", client.RateLimit)
+		}
+	}
+	// G12
+	if x.encrypted {
+		if body, err = s.decrypt(x, encryptValues[0], body); err != nil {
+			return err
+		}
+	}
+
+	caller := ipass.Caller{ClientID: client.ID, TracerID: x.tracerID}
+	switch op {
+	case opCreate:
+		x.passID, err = s.Service.CreatePass(ctx, caller, body)
+	case opUpdate:
+		err = s.Service.UpdatePass(ctx, caller, body)
+	case opQuery:
+		x.pass, err = s.Service.QueryPass(ctx, caller, body)
+	}
+	return err
+}
+
+// identify is G5: a present, well-formed, registered Client-Id.
+func (s *Server) identify(ctx context.Context, x *exchange) (*ipass.Client, error) {
+	id := x.clientID
+	switch {
+	case id == "":
+		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id: header is missing or empty")
+	case len(id) > 64:
+		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id: longer than 64 characters")
+	case !visibleASCII(id):
+		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id: only visible ASCII characters are allowed")
+	}
+	client, err := s.Tenants.Client(ctx, id)
+	if errors.Is(err, ipass.ErrNotFound) {
+		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id %s: not registered", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up client: %w", err)
+	}
+	return client, nil
+}
+
+// decrypt is G12: Encrypt header, the server's key version, a client RSA key
+// for the response, then unwrap and decrypt.
+func (s *Server) decrypt(x *exchange, header string, body []byte) ([]byte, error) {
+	params, err := gateway.ParseEncryptHeader(header)
+	if err != nil {
+		return nil, gatewayError(err)
+	}
+	if params.KeyVersion >= 0 && params.KeyVersion != s.Keys.KeyVersion {
+		return nil, ipass.Errorf(ipass.CodeKeyNotFound,
+			"Encrypt.keyVersion: the server has no encryption key version %d (current: %d)", params.KeyVersion, s.Keys.KeyVersion)
+	}
+	if _, ok := x.client.ActiveKey(ipass.AlgorithmRSA256, -1); !ok {
+		return nil, ipass.Errorf(ipass.CodeKeyNotFound, "Encrypt: no RSA key to encrypt the response to; register an active RSA256 key for this client")
+	}
+	aesKey, err := gateway.UnwrapKey(s.Keys.Decrypter, params.WrappedKey)
+	if err != nil {
+		return nil, gatewayError(err)
+	}
+	x.aesKeyLen = len(aesKey)
+	plaintext, err := gateway.DecryptBody(aesKey, body)
+	if err != nil {
+		return nil, gatewayError(err)
+	}
+	return plaintext, nil
+}
+
+// gatewayError turns a protocol-layer rejection into a result error; its
+// message already names the part (e.g. "Signature.signature: ...").
+func gatewayError(err error) error {
+	reason := gateway.ReasonOf(err)
+	if reason == "" {
+		return err
+	}
+	return &ipass.Error{Code: ipass.Code(reason), Message: err.Error()}
+}
+
+// readBody is G3. It reads one byte past the limit to tell "exactly 1 MiB"
+// from "more" and never more than that, whatever Content-Length claims;
+// reading the small excess lets a client that sent it read the answer.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := ipass.Errorf(ipass.CodeRequestTooLarge, "body: larger than %d bytes", limit)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, ipass.Errorf(ipass.CodeParamIllegal, "body: could not be read completely")
+	}
+	if int64(len(body)) > limit {
+		return nil, tooLarge
+	}
+	return body, nil
+}
+
+// checkMediaType is the Content-Type / Content-Encoding part of G4 (spec 2.7).
+// Repeated Content-Type values are accepted when each is acceptable: the
+// official Go SDK sends two.
+func checkMediaType(h http.Header, encrypted bool) error {
+	values := h.Values("Content-Type")
+	if len(values) == 0 {
+		return ipass.Errorf(ipass.CodeMediaTypeNotAccept, "Content-Type: header is missing; use application/json; charset=UTF-8")
+	}
+	for _, v := range values {
+		mediaType, params, err := mime.ParseMediaType(v)
+		if err != nil {
+			return ipass.Errorf(ipass.CodeMediaTypeNotAccept, "Content-Type: %q is not a valid media type", truncate(v, 100))
+		}
+		if mediaType != "application/json" && (!encrypted || mediaType != "text/plain") {
+			want := "application/json"
+			if encrypted {
+				want = "text/plain or application/json"
+			}
+			return ipass.Errorf(ipass.CodeMediaTypeNotAccept, "Content-Type: %s is not acceptable; use %s", truncate(mediaType, 100), want)
+		}
+		if cs, ok := params["charset"]; ok {
+			switch strings.ToLower(cs) {
+			case "utf-8", "utf8":
+			default:
+				return ipass.Errorf(ipass.CodeMediaTypeNotAccept, "Content-Type: charset %s is not acceptable; only UTF-8", truncate(cs, 40))
+			}
+		}
+	}
+	for _, v := range h.Values("Content-Encoding") {
+		for _, enc := range strings.Split(v, ",") {
+			if enc = strings.TrimSpace(enc); !strings.EqualFold(enc, "identity") && enc != "" {
+				return ipass.Errorf(ipass.CodeMediaTypeNotAccept, "Content-Encoding: %s is not supported; send the body unencoded", truncate(enc, 40))
+			}
+		}
+	}
+	return nil
+}
+
+// requestPath is the path exactly as received, without query string, for
+// matching (G1) and for the signed content of the response.
+func requestPath(r *http.Request) string {
+	uri := r.RequestURI
+	if uri == "" { // a handler called directly, not through a server
+		return r.URL.EscapedPath()
+	}
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if !strings.HasPrefix(uri, "/") { // absolute-form request target
+		if u, err := url.Parse(uri); err == nil {
+			return u.EscapedPath()
+		}
+	}
+	return uri
+}
+
+func newTracerID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func visibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate caps echoed input so a message never grows with an attacker's header.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// responseKey is the client's latest active RSA key, which an encrypted
+// response's AES key is wrapped for.
+func responseKey(s *Server, c *ipass.Client) (*rsa.PublicKey, int, bool) {
+	k, ok := c.ActiveKey(ipass.AlgorithmRSA256, -1)
+	if !ok {
+		return nil, 0, false
+	}
+	pub, err := s.publicKey(k.PublicKey)
+	if err != nil {
+		return nil, 0, false
+	}
+	rsaPub, ok := pub.(*rsa.PublicKey)
+	return rsaPub, k.Version, ok
+}

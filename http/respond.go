@@ -1,0 +1,147 @@
+package http
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/gateway"
+)
+
+// maxResultMessage caps resultMessage (spec 3.3), in code points.
+const maxResultMessage = 512
+
+type resultInfo struct {
+	ResultStatus  string `json:"resultStatus"`
+	ResultCode    string `json:"resultCode"`
+	ResultMessage string `json:"resultMessage"`
+}
+
+// envelope is every response body (spec 7.1). `result` copies `resultInfo`
+// because the official Java SDK reads only `result`.
+type envelope struct {
+	ResultInfo resultInfo      `json:"resultInfo"`
+	Result     resultInfo      `json:"result"`
+	PassID     string          `json:"passId,omitempty"`
+	Pass       *ipass.PassView `json:"pass,omitempty"`
+}
+
+// respond writes the signed (and, where the request was encrypted,
+// encrypted) response for err. It never writes an unsigned response: if
+// signing is impossible it answers 500 with no body and logs why.
+func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
+	code := ipass.ErrorCode(err)
+	info := resultInfo{
+		ResultStatus:  code.Status(),
+		ResultCode:    string(code),
+		ResultMessage: capMessage(ipass.ErrorMessage(err)),
+	}
+	env := envelope{ResultInfo: info, Result: info}
+	if err == nil {
+		env.PassID, env.Pass = x.passID, x.pass
+	}
+	body, mErr := marshalJSON(env)
+	if mErr != nil {
+		s.logger().Error("marshal response", "tracer_id", x.tracerID, "err", mErr)
+		code = ipass.CodeUnknownException
+		body = []byte(`{"resultInfo":{"resultStatus":"U","resultCode":"UNKNOWN_EXCEPTION","resultMessage":"internal server error"},"result":{"resultStatus":"U","resultCode":"UNKNOWN_EXCEPTION","resultMessage":"internal server error"}}`)
+	}
+
+	h := w.Header()
+	contentType := "application/json; charset=UTF-8"
+	if x.client != nil && x.encrypted {
+		if pub, version, ok := responseKey(s, x.client); ok {
+			size := x.aesKeyLen
+			if size == 0 {
+				// The request's key is recovered only after its signature
+				// verified: unwrapping unauthenticated input to pick a key
+				// size would make the response a padding oracle.
+				size = 32
+			}
+			sealed, wrapped, encErr := seal(pub, size, body)
+			if encErr != nil {
+				s.logger().Error("encrypt response", "tracer_id", x.tracerID, "err", encErr)
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			body = sealed
+			contentType = "text/plain; charset=UTF-8"
+			h.Set("Encrypt", gateway.FormatEncryptHeader(version, wrapped))
+		}
+	}
+
+	responseTime := gateway.FormatTime(s.now())
+	content := gateway.Content(x.method, x.path, x.clientID, responseTime, body)
+	alg, signer := x.algorithm, s.Keys.RSASigner
+	if alg == gateway.ECC224 && s.Keys.ECCSigner != nil {
+		signer = s.Keys.ECCSigner
+	} else {
+		alg = gateway.RSA256
+	}
+	sig, sErr := gateway.Sign(signer, alg, content)
+	if sErr != nil {
+		s.logger().Error("sign response", "tracer_id", x.tracerID, "err", sErr)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+
+	if x.hasClientID {
+		h["Client-Id"] = []string{x.clientID}
+	}
+	h.Set("Response-Time", responseTime)
+	h.Set("Signature", gateway.FormatSignatureHeader(alg, s.Keys.KeyVersion, sig))
+	h.Set("Tracer-Id", x.tracerID)
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if x.methodBad {
+		h.Set("Allow", http.MethodPost)
+	}
+	if code == ipass.CodeTrafficExceedLimit {
+		secs := int(math.Ceil(x.retryAfter.Seconds()))
+		if secs < 1 {
+			secs = 1
+		}
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+	w.WriteHeader(code.HTTPStatus())
+	_, _ = w.Write(body)
+}
+
+// seal encrypts body with a fresh AES key of size bytes wrapped for pub.
+func seal(pub *rsa.PublicKey, size int, body []byte) (sealed, wrapped []byte, err error) {
+	key, err := gateway.NewAESKey(size)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, err = gateway.EncryptBody(key, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	wrapped, err = gateway.WrapKey(pub, key)
+	return sealed, wrapped, err
+}
+
+// marshalJSON encodes v without HTML escaping (messages may quote <, >, &)
+// and without the encoder's trailing newline.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func capMessage(m string) string {
+	if utf8.RuneCountInString(m) <= maxResultMessage {
+		return m
+	}
+	r := []rune(m)
+	return string(r[:maxResultMessage-1]) + "…"
+}

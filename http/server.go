@@ -1,0 +1,146 @@
+// Package http is the ipass server: the three open-API endpoints behind the
+// gateway checks of ipass-api.md section 2.10 (G1–G12), health and readiness
+// probes, and the single place where a result becomes a signed HTTP response.
+//
+// It depends on root interfaces only ([ipass.PassService], [ipass.TenantStore],
+// [ipass.ReplayStore], [ipass.RateLimiter], [ipass.Pinger]); cmd/ipass plugs
+// the store in. Import it as ipasshttp where net/http is also used.
+package http
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/gateway"
+)
+
+// The endpoint paths. Matching is exact and case-sensitive (spec 1, rule 1).
+const (
+	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
+	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
+	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
+)
+
+// DefaultMaxBodyBytes is the request body limit of G3 (1 MiB as received).
+const DefaultMaxBodyBytes = 1 << 20
+
+// ServerKeys are the server's own keys. Signers stay behind crypto.Signer so
+// only the key-loading code sees key bytes.
+type ServerKeys struct {
+	RSASigner  crypto.Signer   // signs RSA256 responses
+	ECCSigner  crypto.Signer   // signs ECC224 responses (P-224)
+	Decrypter  *rsa.PrivateKey // unwraps RSA_AES symmetric keys sent by clients
+	KeyVersion int             // reported in response Signature headers; expected in request Encrypt headers
+}
+
+// Server answers the open API. Configure the exported fields, then call
+// [Server.Handler]. It is safe for concurrent use once serving.
+type Server struct {
+	Service ipass.PassService // business operations (required)
+	Tenants ipass.TenantStore // client and key lookup (required)
+	Replay  ipass.ReplayStore // replay records; nil disables the check
+	Limiter ipass.RateLimiter // per-client rate limit; nil disables it
+	Pinger  ipass.Pinger      // readiness; nil means always ready
+	Keys    ServerKeys        // server keys (RSASigner required)
+	Logger  *slog.Logger      // one line per request; nil discards
+	Now     func() time.Time  // clock; nil means time.Now
+
+	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
+	RequestTimeWindow time.Duration
+	// MaxBodyBytes is the G3 limit; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	draining atomic.Bool
+	keyCache sync.Map // provisioned public key text → crypto.PublicKey
+}
+
+// Drain marks the server as shutting down: /readyz answers 503 so load
+// balancers stop sending traffic while in-flight requests finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) maxBody() int64 {
+	if s.MaxBodyBytes > 0 {
+		return s.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+// Handler returns the root handler: /healthz, /readyz and the open API.
+// Every other path is answered by the API handler as NO_INTERFACE_DEF.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				s.serveHealth(w)
+				return
+			}
+		case "/readyz":
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				s.serveReady(w, r)
+				return
+			}
+		}
+		s.serveAPI(w, r)
+	})
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("draining\n"))
+		return
+	}
+	if s.Pinger != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Pinger.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("database unreachable\n"))
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// publicKey parses a provisioned key once and caches it: parsing SPKI on
+// every request would cost more than the signature check itself.
+func (s *Server) publicKey(text string) (crypto.PublicKey, error) {
+	if k, ok := s.keyCache.Load(text); ok {
+		return k, nil
+	}
+	k, err := gateway.ParsePublicKey([]byte(text))
+	if err != nil {
+		return nil, errors.Join(errors.New("parse provisioned client key"), err)
+	}
+	s.keyCache.Store(text, k)
+	return k, nil
+}

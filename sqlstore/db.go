@@ -1,0 +1,233 @@
+// Package sqlstore implements the storage interfaces of package ipass
+// (TenantStore, PassStore, ReplayStore, RateLimiter, Pinger) on SQLite, the
+// embedded default, and on PostgreSQL, where any number of server processes
+// share one database and behave as one service.
+//
+// Both engines run the same queries; what differs lives in dialect.go.
+// Schema changes are hand-written, numbered migrations per engine under
+// migrations/, applied by [Open].
+//
+// Every exported method runs in one transaction, begun at the top and
+// committed last, and passes its context to the driver. A *DB is safe for
+// concurrent use.
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationsFS embed.FS
+
+// maxAttempts bounds how often a transaction is run again after a
+// serialisation failure, deadlock, busy database or lost optimistic check.
+// Each retry follows a randomised, growing pause, so this covers seconds of
+// heavy contention on one pass before the caller sees an error.
+const maxAttempts = 12
+
+// DB is an open, migrated database.
+type DB struct {
+	// Now is the clock for timestamps the store sets itself (pass createdAt and
+	// updatedAt, history entry times, replay expiry checks). Default time.Now;
+	// tests may replace it before first use.
+	Now func() time.Time
+
+	d      dialect
+	r      *sql.DB // reads
+	w      *sql.DB // writes; the same pool as r on PostgreSQL
+	logger *slog.Logger
+}
+
+// The interfaces *DB implements.
+var (
+	_ ipass.TenantStore = (*DB)(nil)
+	_ ipass.PassStore   = (*DB)(nil)
+	_ ipass.ReplayStore = (*DB)(nil)
+	_ ipass.RateLimiter = (*DB)(nil)
+	_ ipass.Pinger      = (*DB)(nil)
+)
+
+// Open opens and migrates the database. dsn is "sqlite:PATH" (the parent
+// directory is created 0700; WAL mode, foreign keys on, and a busy timeout so
+// writers wait for each other rather than fail) or "postgres://..." /
+// "postgresql://..." (a pgx connection URL). logger may be nil.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	d, r, w, err := openPools(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the connection pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Engine is EngineSQLite ("sqlite") or EnginePostgres ("postgres").
+func (db *DB) Engine() string { return db.d.name }
+
+// Ping reports whether the database is reachable (readiness).
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", db.d.name, err)
+	}
+	// A trivial query, because PingContext on an idle pooled connection
+	// does not always reach the server.
+	var one int
+	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("ping %s: %w", db.d.name, err)
+	}
+	return nil
+}
+
+// migrate applies pending migrations. HasPending does not take goose's lock,
+// so processes starting against an up-to-date PostgreSQL database do not
+// queue behind each other.
+func (db *DB) migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrationsFS, db.d.migrationsDir())
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	opts, err := db.d.migrationOptions()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithSlog(db.logger))
+	p, err := goose.NewProvider(db.d.goose, db.w, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("check migrations: %w", err)
+	}
+	if !pending {
+		return nil
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", db.d.name, err)
+	}
+	for _, r := range results {
+		db.logger.Info("applied migration", "engine", db.d.name, "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// SchemaDigest identifies the migrations of engine (EngineSQLite or
+// EnginePostgres) by content. Test helpers use it to name a migrated template
+// database they can reuse for as long as the migrations do not change.
+func SchemaDigest(engine string) string {
+	h := sha256.New()
+	entries, err := fs.ReadDir(migrationsFS, "migrations/"+engine)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(migrationsFS, "migrations/"+engine+"/"+e.Name())
+		if err != nil {
+			return ""
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// txFunc is the body of a transaction; now is the one timestamp of the
+// transaction, taken from DB.Now at its start.
+type txFunc func(ctx context.Context, tx *sql.Tx, now time.Time) error
+
+// write runs fn in a read-write transaction and commits it, running it again
+// (up to maxAttempts) when the database reports a conflict that a retry
+// resolves. fn must therefore have no effects outside the transaction.
+func (db *DB) write(ctx context.Context, fn txFunc) error {
+	for attempt := 1; ; attempt++ {
+		err := db.writeOnce(ctx, fn)
+		if err == nil || !isRetryable(err) || attempt == maxAttempts {
+			return err
+		}
+		db.logger.Debug("retrying transaction", "engine", db.d.name, "attempt", attempt, "err", err)
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return err
+		}
+	}
+}
+
+func (db *DB) writeOnce(ctx context.Context, fn txFunc) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(ctx, tx, db.Now()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in a read-only transaction that sees one snapshot.
+func (db *DB) read(ctx context.Context, fn txFunc) error {
+	tx, err := db.r.BeginTx(ctx, db.d.readTx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(ctx, tx, db.Now()); err != nil {
+		return err
+	}
+	// Commit, not Rollback: nothing was written, and Commit reports a
+	// serialisation problem if there was one.
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// backoff is the pause before retry number attempt: exponential from 2 ms,
+// capped at 100 ms, with full jitter so that colliding writers spread out.
+func backoff(attempt int) time.Duration {
+	d := 2 * time.Millisecond << min(attempt-1, 6)
+	d = min(d, 100*time.Millisecond)
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

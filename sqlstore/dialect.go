@@ -1,0 +1,302 @@
+package sqlstore
+
+// This file is the only home of differences between SQLite and PostgreSQL:
+// connection setup, which migrations run, row locking, transaction options and
+// the classification of driver errors. Queries elsewhere are written once, in
+// the subset both engines share ($n placeholders, ON CONFLICT, RETURNING).
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Engine names, as returned by [DB.Engine].
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// sqliteBusyTimeoutMS is how long a SQLite writer waits for another process's
+// write lock before failing with SQLITE_BUSY. Writers in one process queue in
+// database/sql (one writer connection), so this only covers other processes.
+const sqliteBusyTimeoutMS = 10000
+
+// postgresMaxConns bounds one process's PostgreSQL connections. Without a bound
+// a burst of requests opens one connection each and runs into the server's
+// max_connections (100 by default) shared by every process.
+const postgresMaxConns = 16
+
+// dialect describes one engine. The zero value is not valid; see sqliteDialect
+// and postgresDialect.
+type dialect struct {
+	name  string        // EngineSQLite or EnginePostgres
+	goose goose.Dialect // goose's name for the engine
+	// forUpdate is appended to a SELECT that must lock the rows it reads until
+	// the transaction ends. PostgreSQL locks rows; SQLite has no row locks, but
+	// every write transaction there is BEGIN IMMEDIATE and so already holds the
+	// database's single write lock from its first statement.
+	forUpdate string
+	// readTx are the options of a transaction that only reads. On PostgreSQL a
+	// multi-statement read (Export, Client with its keys) needs REPEATABLE READ
+	// to see one snapshot; SQLite's deferred read transaction in WAL mode is a
+	// snapshot already, and ReadOnly is what makes modernc use BEGIN DEFERRED
+	// instead of the DSN's _txlock=immediate.
+	readTx *sql.TxOptions
+}
+
+var (
+	sqliteDialect = dialect{
+		name:   EngineSQLite,
+		goose:  goose.DialectSQLite3,
+		readTx: &sql.TxOptions{ReadOnly: true},
+	}
+	postgresDialect = dialect{
+		name:      EnginePostgres,
+		goose:     goose.DialectPostgres,
+		forUpdate: " FOR UPDATE",
+		readTx:    &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+	}
+)
+
+// migrationsDir is the directory of migrationsFS holding this engine's files.
+func (d dialect) migrationsDir() string { return "migrations/" + d.name }
+
+// migrationOptions are the goose options for this engine. On PostgreSQL a
+// session-level advisory lock lets several processes start at once: one
+// migrates, the others wait and then find nothing pending. SQLite is a single
+// node's embedded database; its migrations run in a write transaction.
+func (d dialect) migrationOptions() ([]goose.ProviderOption, error) {
+	if d.name != EnginePostgres {
+		return nil, nil
+	}
+	// Poll every second rather than goose's default five: start-up of a second
+	// process should not stall for long behind a short migration.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return nil, fmt.Errorf("create migration locker: %w", err)
+	}
+	return []goose.ProviderOption{goose.WithSessionLocker(locker)}, nil
+}
+
+// pools opens the connection pools for dsn: r for reads, w for writes. They
+// are the same pool on PostgreSQL.
+//
+// SQLite allows one writer at a time per database file. Giving writes their
+// own pool of one connection makes writers of this process queue in Go, in
+// order, instead of polling the file lock under busy_timeout (which is unfair
+// and slow with hundreds of waiters); busy_timeout then only arbitrates
+// between processes. Reads use a separate pool: in WAL mode they never wait
+// for the writer.
+func openPools(ctx context.Context, dsn string) (d dialect, r, w *sql.DB, err error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return dialect{}, nil, nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(postgresMaxConns)
+		db.SetMaxIdleConns(postgresMaxConns)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return dialect{}, nil, nil, fmt.Errorf("connect to postgres: %w", err)
+		}
+		return postgresDialect, db, db, nil
+	default:
+		return dialect{}, nil, nil, errors.New(`unsupported dsn: want "sqlite:PATH", "postgres://..." or "postgresql://..."`)
+	}
+}
+
+func openSQLite(ctx context.Context, path string) (d dialect, r, w *sql.DB, err error) {
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "mode=memory") {
+		// Every pooled connection would get its own empty in-memory database.
+		return dialect{}, nil, nil, errors.New("sqlite dsn needs a file path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return dialect{}, nil, nil, fmt.Errorf("resolve sqlite path: %w", err)
+	}
+	// 0700: the database holds tenants' keys and passes (STYLE habit 10).
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return dialect{}, nil, nil, fmt.Errorf("create sqlite directory: %w", err)
+	}
+
+	// A file: URI so that '?', '#' or '%' in the path are escaped rather than
+	// taken for DSN syntax.
+	busy := fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMS)
+	wq := url.Values{}
+	wq.Add("_pragma", busy)
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "foreign_keys(1)")
+	// FULL: with WAL, NORMAL may lose the last commits on power loss, and a
+	// SUCCESS response promises the change is durable (product.md 4).
+	wq.Add("_pragma", "synchronous(FULL)")
+	// Every read-write transaction takes the write lock at BEGIN, so a
+	// transaction that read a pass can always write it: no lock upgrade, no
+	// SQLITE_BUSY half way, no deadlock between two readers-turned-writers.
+	wq.Set("_txlock", "immediate")
+	wURI := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: wq.Encode()}).String()
+
+	rq := url.Values{}
+	rq.Add("_pragma", busy)
+	rq.Add("_pragma", "foreign_keys(1)")
+	rq.Set("_query_only", "1") // reads must never write, even by mistake
+	rURI := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: rq.Encode()}).String()
+
+	w, err = sql.Open("sqlite", wURI)
+	if err != nil {
+		return dialect{}, nil, nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// Connect the writer first: it switches the file to WAL mode, which the
+	// query-only readers cannot do.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return dialect{}, nil, nil, fmt.Errorf("open sqlite %s: %w", abs, err)
+	}
+	r, err = sql.Open("sqlite", rURI)
+	if err != nil {
+		w.Close()
+		return dialect{}, nil, nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return sqliteDialect, r, w, nil
+}
+
+// PostgreSQL SQLSTATE codes we act on (Appendix A of the PostgreSQL manual).
+const (
+	pgUniqueViolation      = "23505"
+	pgForeignKeyViolation  = "23503"
+	pgSerializationFailure = "40001"
+	pgDeadlockDetected     = "40P01"
+)
+
+// errRetry is returned inside a transaction when its work must be redone, for
+// example when the optimistic version guard of an UPDATE matched no row.
+var errRetry = errors.New("sqlstore: concurrent change, retry")
+
+// isRetryable reports whether the transaction that failed with err may simply
+// be run again: a serialisation failure or deadlock on PostgreSQL, a busy or
+// locked database on SQLite (busy_timeout already waited), or errRetry.
+// Classification uses typed error codes only, never message text.
+func isRetryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == pgSerializationFailure || pgErr.Code == pgDeadlockDetected
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		primary := liteErr.Code() & 0xff
+		return primary == sqlite3.SQLITE_BUSY || primary == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == pgUniqueViolation
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE ||
+			liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// isForeignKeyViolation reports whether err is a FOREIGN KEY violation.
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == pgForeignKeyViolation
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// engineIntegrity runs the engine's own consistency checks and returns a
+// description of each problem found.
+//
+// SQLite can check its file format (integrity_check) and, because foreign
+// keys are enforced only per connection and only when switched on,
+// foreign_key_check finds rows written without them. PostgreSQL enforces
+// constraints always and has no cheap whole-database file check, so it adds
+// nothing here; the shared checks of [DB.CheckIntegrity] still run.
+func (d dialect) engineIntegrity(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	if d.name != EngineSQLite {
+		return nil, nil
+	}
+	var problems []string
+	rows, err := tx.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return nil, fmt.Errorf("integrity_check: %w", err)
+	}
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("integrity_check: %w", err)
+		}
+		if msg != "ok" {
+			problems = append(problems, "integrity_check: "+msg)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("integrity_check: %w", err)
+	}
+
+	rows, err = tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return nil, fmt.Errorf("foreign_key_check: %w", err)
+	}
+	for rows.Next() {
+		// table, rowid (NULL for WITHOUT ROWID tables), parent table, fk index
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("foreign_key_check: %w", err)
+		}
+		problems = append(problems, fmt.Sprintf("foreign_key_check: %s row %d references a missing %s row", table, rowid.Int64, parent))
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("foreign_key_check: %w", err)
+	}
+	return problems, nil
+}
+
+// closeRows closes rows and returns the iteration error, if any.
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,310 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+)
+
+// passColumns are the columns of passes that scanPass reads and insertPass
+// writes, in order.
+const passColumns = `id, merchant_id, biz_serial_id, template_code, type, product, user_id, status,
+	start_date, end_date, biz_create, data_info, code_info, version, last_biz_date,
+	created_at, updated_at, create_fingerprint, last_update_fingerprint`
+
+func scanPass(s interface{ Scan(...any) error }) (*ipass.Pass, error) {
+	p := &ipass.Pass{}
+	var dataInfo, codeInfo string
+	err := s.Scan(&p.ID, &p.MerchantID, &p.BizSerialID, &p.TemplateCode, &p.Type, &p.Product, &p.UserID, &p.Status,
+		&p.StartDate, &p.EndDate, &p.BizCreate, &dataInfo, &codeInfo, &p.Version, &p.LastBizDate,
+		&p.CreatedAt, &p.UpdatedAt, &p.CreateFingerprint, &p.LastUpdateFingerprint)
+	if err != nil {
+		return nil, err
+	}
+	if p.DataInfo, err = decodeDataInfo(dataInfo); err != nil {
+		return nil, fmt.Errorf("pass %s: %w", p.ID, err)
+	}
+	if err := json.Unmarshal([]byte(codeInfo), &p.CodeInfo); err != nil {
+		return nil, fmt.Errorf("pass %s: decode codeInfo: %w", p.ID, err)
+	}
+	return p, nil
+}
+
+// findPass returns the pass matched by where (a WHERE clause, plus a locking
+// suffix if wanted), or an error wrapping ipass.ErrNotFound naming what.
+func findPass(ctx context.Context, q queryer, what, where string, args ...any) (*ipass.Pass, error) {
+	p, err := scanPass(q.QueryRowContext(ctx, `SELECT `+passColumns+` FROM passes `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("%s", what)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", what, err)
+	}
+	return p, nil
+}
+
+// PassByID returns the pass; ErrNotFound if it does not exist.
+func (db *DB) PassByID(ctx context.Context, passID string) (*ipass.Pass, error) {
+	return findPass(ctx, db.r, fmt.Sprintf("pass %q", passID), `WHERE id = $1`, passID)
+}
+
+// PassBySerial returns the pass of merchantID with bizSerialID; ErrNotFound if none.
+func (db *DB) PassBySerial(ctx context.Context, merchantID, bizSerialID string) (*ipass.Pass, error) {
+	return findPass(ctx, db.r, fmt.Sprintf("pass of merchant %q with bizSerialId %q", merchantID, bizSerialID),
+		`WHERE merchant_id = $1 AND biz_serial_id = $2`, merchantID, bizSerialID)
+}
+
+// CreatePass inserts p as version 1 with its first history entry v. The
+// store sets Version to 1, CreatedAt and UpdatedAt to DB.Now, and in the
+// history entry PassID, Version, At and Status; p and v are not modified.
+//
+// The (merchantId, bizSerialId) uniqueness is the database's: the INSERT does
+// nothing on a conflict, and then the existing pass is read and returned with
+// an error wrapping ipass.ErrConflict. Concurrent creates of one bizSerialId,
+// from any number of processes, therefore make exactly one pass.
+func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersion) (*ipass.Pass, error) {
+	if p.ID == "" || p.MerchantID == "" || p.BizSerialID == "" {
+		return nil, errors.New("create pass: id, merchantId and bizSerialId are required")
+	}
+	dataInfo, err := encodeDataInfo(p.DataInfo)
+	if err != nil {
+		return nil, fmt.Errorf("create pass: %w", err)
+	}
+	codeInfo, err := marshalJSON(p.CodeInfo)
+	if err != nil {
+		return nil, fmt.Errorf("create pass: %w", err)
+	}
+
+	var created, existing *ipass.Pass
+	err = db.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		created, existing = nil, nil
+		np := clonePass(p)
+		np.Version = 1
+		np.CreatedAt = now.UnixMilli()
+		np.UpdatedAt = np.CreatedAt
+
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO passes (`+passColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+			ON CONFLICT (merchant_id, biz_serial_id) DO NOTHING`,
+			np.ID, np.MerchantID, np.BizSerialID, np.TemplateCode, string(np.Type), string(np.Product), np.UserID, string(np.Status),
+			np.StartDate, np.EndDate, np.BizCreate, dataInfo, codeInfo, np.Version, np.LastBizDate,
+			np.CreatedAt, np.UpdatedAt, np.CreateFingerprint, np.LastUpdateFingerprint)
+		if isUniqueViolation(err) {
+			// Only the primary key is left to conflict: a passId collision is a
+			// server bug or a one-in-10^31 accident, not a retried create.
+			return fmt.Errorf("create pass: passId %s is already taken: %w", np.ID, err)
+		}
+		if err != nil {
+			return fmt.Errorf("create pass: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("create pass: %w", err)
+		}
+		if n == 0 {
+			// Read in the same transaction: on PostgreSQL the INSERT waited for
+			// the conflicting transaction to commit, and this statement's
+			// snapshot includes it.
+			existing, err = findPass(ctx, tx, "existing pass", `WHERE merchant_id = $1 AND biz_serial_id = $2`, np.MerchantID, np.BizSerialID)
+			return err
+		}
+		nv := *v
+		nv.PassID, nv.Version, nv.At, nv.Status = np.ID, np.Version, np.CreatedAt, np.Status
+		if err := insertVersion(ctx, tx, &nv); err != nil {
+			return err
+		}
+		created = np
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		return existing, fmt.Errorf("create pass: merchant %q already has bizSerialId %q (pass %s): %w",
+			p.MerchantID, p.BizSerialID, existing.ID, ipass.ErrConflict)
+	}
+	return created, nil
+}
+
+// errDecide marks a transaction aborted because decide returned an error;
+// UpdatePass returns decide's error itself.
+var errDecide = errors.New("sqlstore: decide failed")
+
+// UpdatePass serialises changes to one pass (see ipass.PassStore). The row
+// is locked for the whole transaction: SELECT ... FOR UPDATE on PostgreSQL;
+// on SQLite the transaction holds the database's write lock from BEGIN
+// IMMEDIATE. The UPDATE is also guarded by the version read, so a lost lock
+// would show up as a retry, never as a lost update. The store sets Version,
+// UpdatedAt (DB.Now) and, in the history entry, PassID, Version, At and
+// Status. decide must not change the fields fixed for life (id, merchantId,
+// bizSerialId, templateCode, type, product, createdAt, createFingerprint).
+func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *ipass.Pass) (*ipass.PassVersion, error)) (*ipass.Pass, error) {
+	var out *ipass.Pass
+	var decideErr error
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		out, decideErr = nil, nil
+		cur, err := findPass(ctx, tx, fmt.Sprintf("pass %q", passID), `WHERE id = $1`+db.d.forUpdate, passID)
+		if err != nil {
+			return err
+		}
+		next := clonePass(cur)
+		v, err := decide(next)
+		if err != nil {
+			decideErr = err
+			return errDecide
+		}
+		if v == nil {
+			out = cur
+			return nil
+		}
+		if err := checkFixed(cur, next); err != nil {
+			return fmt.Errorf("update pass %s: %w", passID, err)
+		}
+		next.Version = cur.Version + 1
+		next.UpdatedAt = now.UnixMilli()
+		dataInfo, err := encodeDataInfo(next.DataInfo)
+		if err != nil {
+			return fmt.Errorf("update pass %s: %w", passID, err)
+		}
+		codeInfo, err := marshalJSON(next.CodeInfo)
+		if err != nil {
+			return fmt.Errorf("update pass %s: %w", passID, err)
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE passes SET
+				user_id = $1,
+				status = $2,
+				start_date = $3,
+				end_date = $4,
+				biz_create = $5,
+				data_info = $6,
+				code_info = $7,
+				version = $8,
+				last_biz_date = $9,
+				updated_at = $10,
+				last_update_fingerprint = $11
+			WHERE id = $12 AND version = $13`,
+			next.UserID, string(next.Status), next.StartDate, next.EndDate, next.BizCreate,
+			dataInfo, codeInfo, next.Version, next.LastBizDate, next.UpdatedAt, next.LastUpdateFingerprint,
+			passID, cur.Version)
+		if err != nil {
+			return fmt.Errorf("update pass %s: %w", passID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("update pass %s: %w", passID, err)
+		} else if n == 0 {
+			return errRetry
+		}
+		nv := *v
+		nv.PassID, nv.Version, nv.At, nv.Status = passID, next.Version, next.UpdatedAt, next.Status
+		if err := insertVersion(ctx, tx, &nv); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	if decideErr != nil {
+		return nil, decideErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// clonePass returns a copy of p that shares no memory with it, so decide may
+// change the copy freely and a retry starts from the stored state.
+func clonePass(p *ipass.Pass) *ipass.Pass {
+	c := *p
+	if p.DataInfo != nil {
+		c.DataInfo = make(ipass.DataInfo, len(p.DataInfo))
+		for k, v := range p.DataInfo {
+			c.DataInfo[k] = bytes.Clone(v)
+		}
+	}
+	return &c
+}
+
+// checkFixed returns an error naming the first field fixed for life that
+// next changed. Silently keeping the old value would hide a bug in decide.
+func checkFixed(cur, next *ipass.Pass) error {
+	for _, f := range []struct {
+		name     string
+		old, new any
+	}{
+		{"id", cur.ID, next.ID},
+		{"merchantId", cur.MerchantID, next.MerchantID},
+		{"bizSerialId", cur.BizSerialID, next.BizSerialID},
+		{"templateCode", cur.TemplateCode, next.TemplateCode},
+		{"type", cur.Type, next.Type},
+		{"product", cur.Product, next.Product},
+		{"createdAt", cur.CreatedAt, next.CreatedAt},
+		{"createFingerprint", cur.CreateFingerprint, next.CreateFingerprint},
+	} {
+		if f.old != f.new {
+			return fmt.Errorf("decide changed %s, which is fixed for life", f.name)
+		}
+	}
+	return nil
+}
+
+func insertVersion(ctx context.Context, tx *sql.Tx, v *ipass.PassVersion) error {
+	changes, err := rawToNull("changes", v.Changes)
+	if err != nil {
+		return fmt.Errorf("insert pass version: %w", err)
+	}
+	metadata, err := rawToNull("metadata", v.Metadata)
+	if err != nil {
+		return fmt.Errorf("insert pass version: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id, changed_at, status,
+			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
+		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID)
+	if err != nil {
+		return fmt.Errorf("insert pass %s version %d: %w", v.PassID, v.Version, err)
+	}
+	return nil
+}
+
+// History returns every version entry of the pass, oldest first;
+// ErrNotFound if the pass does not exist (every pass has version 1).
+func (db *DB) History(ctx context.Context, passID string) ([]ipass.PassVersion, error) {
+	rows, err := db.r.QueryContext(ctx, `
+		SELECT pass_id, version, operation, client_id, merchant_id, changed_at, status,
+			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id
+		FROM pass_versions
+		WHERE pass_id = $1
+		ORDER BY version`, passID)
+	if err != nil {
+		return nil, fmt.Errorf("find history: %w", err)
+	}
+	var out []ipass.PassVersion
+	for rows.Next() {
+		var v ipass.PassVersion
+		var changes, metadata sql.NullString
+		if err := rows.Scan(&v.PassID, &v.Version, &v.Operation, &v.ClientID, &v.MerchantID, &v.At, &v.Status,
+			&v.RequestStatus, &v.UpdateKind, &changes, &metadata, &v.PassVerifyCode, &v.BizDate, &v.TracerID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find history: %w", err)
+		}
+		v.Changes, v.Metadata = nullToRaw(changes), nullToRaw(metadata)
+		out = append(out, v)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("find history: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, notFound("pass %q", passID)
+	}
+	return out, nil
+}

@@ -1,0 +1,83 @@
+package ipass
+
+import (
+	"context"
+	"time"
+)
+
+// TenantStore reads and provisions clients, merchants, templates and users.
+//
+// Lookups return an error wrapping ErrNotFound when the record does not exist;
+// any other error is an internal failure (UNKNOWN_EXCEPTION).
+type TenantStore interface {
+	// Client returns the client with its keys (retired ones included).
+	Client(ctx context.Context, clientID string) (*Client, error)
+	// Merchant returns the merchant.
+	Merchant(ctx context.Context, merchantID string) (*Merchant, error)
+	// Template returns the template of merchantID with that code; a template of
+	// another merchant is ErrNotFound.
+	Template(ctx context.Context, merchantID, templateCode string) (*Template, error)
+	// User returns the user by userId.
+	User(ctx context.Context, userID string) (*User, error)
+	// UserByOpenID returns the user whose openId at merchantID is openID.
+	UserByOpenID(ctx context.Context, merchantID, openID string) (*User, error)
+	// HasClients reports whether any client is registered (demo provisioning).
+	HasClients(ctx context.Context) (bool, error)
+	// Apply upserts everything in t by id in one transaction: all or nothing.
+	// It never deletes. Keys are upserted by (clientId, algorithm, keyVersion);
+	// a user's openIds are upserted per merchant. Referential problems (a
+	// merchant of an unknown client, ...) are *Error PARAM_ILLEGAL.
+	Apply(ctx context.Context, t *Tenants) error
+	// Export returns every tenant record, ordered by id, keys by (algorithm, version).
+	Export(ctx context.Context) (*Tenants, error)
+}
+
+// PassStore keeps passes and their history. Every exported method is one
+// transaction; a nil error means it is committed.
+type PassStore interface {
+	// CreatePass inserts p (Version 1) and its first history entry v.
+	// If a pass with the same (MerchantID, BizSerialID) already exists nothing
+	// is written and the existing pass is returned with an error wrapping
+	// ErrConflict. The uniqueness is enforced by the database, so concurrent
+	// creates of one bizSerialId make exactly one pass.
+	CreatePass(ctx context.Context, p *Pass, v *PassVersion) (*Pass, error)
+	// PassByID returns the pass; ErrNotFound if it does not exist.
+	PassByID(ctx context.Context, passID string) (*Pass, error)
+	// PassBySerial returns the pass of merchantID with bizSerialID; ErrNotFound if none.
+	PassBySerial(ctx context.Context, merchantID, bizSerialID string) (*Pass, error)
+	// UpdatePass serialises changes to one pass: it locks the pass, calls
+	// decide with a copy of its current state, and, when decide returns a
+	// non-nil PassVersion, stores the pass decide left in next with Version =
+	// current+1 and appends the version entry (its Version set to the same
+	// number) — all in one transaction. decide returning (nil, nil) means
+	// "no change" (an exact retry). An error from decide aborts and is
+	// returned unchanged. ErrNotFound if the pass does not exist. decide may be
+	// called more than once (retries after a serialisation failure), so it
+	// must have no side effects besides next.
+	UpdatePass(ctx context.Context, passID string, decide func(next *Pass) (*PassVersion, error)) (*Pass, error)
+	// History returns every version entry of the pass, oldest first.
+	History(ctx context.Context, passID string) ([]PassVersion, error)
+}
+
+// ReplayStore records signed requests so a replay inside the window is refused
+// by every server process sharing the database (ipass-api.md 2.9).
+type ReplayStore interface {
+	// RecordRequest stores (clientID, digest) until expiresAt. It returns
+	// false, without error, when an unexpired record already exists.
+	RecordRequest(ctx context.Context, clientID string, digest []byte, expiresAt time.Time) (fresh bool, err error)
+	// PruneRequests deletes records that expired before t and returns how many.
+	PruneRequests(ctx context.Context, t time.Time) (int64, error)
+}
+
+// RateLimiter is a per-client token bucket shared by all server processes.
+type RateLimiter interface {
+	// Allow takes one token from clientID's bucket (capacity and refill rate =
+	// ratePerSecond) at instant now. When the bucket is empty it returns false
+	// and how long until a token is available.
+	Allow(ctx context.Context, clientID string, ratePerSecond int, now time.Time) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Pinger reports whether the store's database is reachable (readiness).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

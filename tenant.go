@@ -1,0 +1,100 @@
+package ipass
+
+// KeyStatus says whether a client key may verify signatures.
+type KeyStatus string
+
+// Key states. A retired key stays stored as history and answers KEY_NOT_FOUND.
+const (
+	KeyActive  KeyStatus = "active"
+	KeyRetired KeyStatus = "retired"
+)
+
+// Signature algorithms, as canonical names.
+const (
+	AlgorithmRSA256 = "RSA256"
+	AlgorithmECC224 = "ECC224"
+)
+
+// Client (ipass.Client, the domain record — not the SDK's client.Client) is a
+// registered API caller: the holder of the keys that sign requests.
+type Client struct {
+	ID        string      // Client-Id header value, 1–64 visible ASCII
+	Name      string      // operator-facing label
+	RateLimit int         // requests per second; 0 = unlimited
+	Keys      []ClientKey // every key ever registered, retired ones included
+}
+
+// ClientKey is one public key of a client, identified by (Algorithm, Version).
+type ClientKey struct {
+	Version   int       // keyVersion, ≥ 0
+	Algorithm string    // AlgorithmRSA256 or AlgorithmECC224
+	PublicKey string    // SPKI PEM text, or bare base64 DER, as provisioned
+	Status    KeyStatus // active or retired
+}
+
+// ActiveKey returns the active key for (algorithm, version). With version < 0
+// it returns the active key of that algorithm with the highest version.
+func (c *Client) ActiveKey(algorithm string, version int) (ClientKey, bool) {
+	var best ClientKey
+	found := false
+	for _, k := range c.Keys {
+		if k.Algorithm != algorithm || k.Status != KeyActive {
+			continue
+		}
+		if version >= 0 {
+			if k.Version == version {
+				return k, true
+			}
+			continue
+		}
+		if !found || k.Version > best.Version {
+			best, found = k, true
+		}
+	}
+	return best, found
+}
+
+// Merchant is a business that issues passes; exactly one client acts for it.
+type Merchant struct {
+	ID       string // merchantId
+	ClientID string // the client allowed to act for this merchant
+	Name     string
+}
+
+// CodeDisplay says how a template shows $codevalue$.
+type CodeDisplay string
+
+// The code displays. With NONE, codeInfo may hold empty strings.
+const (
+	CodeQR      CodeDisplay = "QRCODE"
+	CodeBarcode CodeDisplay = "BARCODE"
+	CodeNone    CodeDisplay = "NONE"
+)
+
+// Template is provisioned through the tenants file and fixes what a pass
+// looks like and which dataInfo keys it accepts.
+type Template struct {
+	Code         string            // templateCode
+	MerchantID   string            // owning merchant
+	Type         PassType          // CARD, COUPON or TICKET
+	Product      Product           // must be valid for Type (3.4)
+	Title        map[string]string // locale → title
+	Locales      []string          // e.g. zh_HK, en_US
+	Placeholders []string          // names allowed as $name_locale$
+	CodeDisplay  CodeDisplay       // QRCODE, BARCODE or NONE
+	Style        map[string]string // e.g. backgroundColor, foregroundColor
+}
+
+// User is a wallet user. UserID resolves globally; an openId only within one merchant.
+type User struct {
+	ID      string            // userId
+	OpenIDs map[string]string // merchantId → the openId this user has there
+}
+
+// Tenants is everything provisioning manages, as in the tenants file.
+type Tenants struct {
+	Clients   []Client
+	Merchants []Merchant
+	Templates []Template
+	Users     []User
+}

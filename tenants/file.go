@@ -1,0 +1,285 @@
+// Package tenants reads, checks and writes the tenants file of product.md
+// section 2 — the YAML that provisions clients and their keys, merchants,
+// templates and users — and builds the demo tenant.
+//
+// It turns files into [ipass.Tenants] and back; storing them is the job of an
+// [ipass.TenantStore].
+package tenants
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ipass-dev/ipass"
+	"go.yaml.in/yaml/v3"
+)
+
+// The file's shape. Field names are the contract of product.md section 2;
+// decoding is strict, so a misspelt field is an error rather than a silently
+// missing value.
+type document struct {
+	Clients   []client   `yaml:"clients,omitempty"`
+	Merchants []merchant `yaml:"merchants,omitempty"`
+	Templates []template `yaml:"templates,omitempty"`
+	Users     []user     `yaml:"users,omitempty"`
+}
+
+type client struct {
+	ClientID  string `yaml:"clientId"`
+	Name      string `yaml:"name,omitempty"`
+	RateLimit int    `yaml:"rateLimit,omitempty"`
+	Keys      []key  `yaml:"keys,omitempty"`
+}
+
+type key struct {
+	// A pointer, because 0 is a legal version and a forgotten keyVersion
+	// must not quietly become it.
+	KeyVersion    *int   `yaml:"keyVersion"`
+	Algorithm     string `yaml:"algorithm"`
+	PublicKey     string `yaml:"publicKey,omitempty"`
+	PublicKeyFile string `yaml:"publicKeyFile,omitempty"`
+	Status        string `yaml:"status,omitempty"`
+}
+
+type merchant struct {
+	MerchantID string `yaml:"merchantId"`
+	ClientID   string `yaml:"clientId"`
+	Name       string `yaml:"name,omitempty"`
+}
+
+type template struct {
+	TemplateCode string            `yaml:"templateCode"`
+	MerchantID   string            `yaml:"merchantId"`
+	Type         string            `yaml:"type"`
+	Product      string            `yaml:"product"`
+	Title        map[string]string `yaml:"title,omitempty,flow"`
+	Locales      []string          `yaml:"locales,flow"`
+	Placeholders []string          `yaml:"placeholders,flow"`
+	Code         string            `yaml:"code,omitempty"`
+	Style        map[string]string `yaml:"style,omitempty,flow"`
+}
+
+type user struct {
+	UserID  string            `yaml:"userId"`
+	OpenIDs map[string]string `yaml:"openIds,omitempty"`
+}
+
+// Load reads the tenants file at path and parses it; relative publicKeyFile
+// paths resolve against the file's folder.
+func Load(path string) (*ipass.Tenants, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tenants file: %w", err)
+	}
+	return Parse(data, filepath.Dir(path))
+}
+
+// Parse decodes a tenants file, reads its publicKeyFile entries (relative
+// ones against baseDir), fills defaults (key status active, template code
+// QRCODE) and validates the result as [Validate] does. Keys come back as SPKI
+// PEM whichever way they were written.
+//
+// Every error about the file's content is an *ipass.Error with code
+// PARAM_ILLEGAL naming the entry and field; the result is nil then, so
+// nothing of an invalid file can be applied.
+func Parse(data []byte, baseDir string) (*ipass.Tenants, error) {
+	doc, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	t, sources := fromDocument(doc, baseDir)
+	v := validator{keySources: sources}
+	v.tenants(t)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// yamlTypeNames turns the decoder's Go type names into the file's words.
+var yamlTypeNames = strings.NewReplacer(
+	"tenants.document", "the tenants file",
+	"tenants.client", "a client",
+	"tenants.key", "a key",
+	"tenants.merchant", "a merchant",
+	"tenants.template", "a template",
+	"tenants.user", "a user",
+)
+
+func decode(data []byte) (*document, error) {
+	var doc document
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, invalid(yamlTypeNames.Replace(strings.Join(te.Errors, "\n")))
+		}
+		return nil, invalid(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	// A second document would be silently ignored; refuse it instead.
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, invalid("the tenants file holds more than one YAML document; put everything in one")
+	}
+	return &doc, nil
+}
+
+func invalid(msg string) error {
+	return &ipass.Error{Code: ipass.CodeParamIllegal, Message: msg}
+}
+
+// fromDocument converts the file to domain values. Problems that only the
+// file can have (missing keyVersion, both or neither of publicKey and
+// publicKeyFile, an unreadable key file) go into the key sources, so they are
+// reported in order with the rest by the validator.
+func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource) {
+	t := &ipass.Tenants{}
+	var sources [][]keySource
+	for _, c := range doc.Clients {
+		ic := ipass.Client{ID: c.ClientID, Name: c.Name, RateLimit: c.RateLimit}
+		var cs []keySource
+		for _, k := range c.Keys {
+			ik, src := keyFromDocument(k, baseDir)
+			ic.Keys = append(ic.Keys, ik)
+			cs = append(cs, src)
+		}
+		t.Clients = append(t.Clients, ic)
+		sources = append(sources, cs)
+	}
+	for _, m := range doc.Merchants {
+		t.Merchants = append(t.Merchants, ipass.Merchant{ID: m.MerchantID, ClientID: m.ClientID, Name: m.Name})
+	}
+	for _, tm := range doc.Templates {
+		it := ipass.Template{
+			Code:         tm.TemplateCode,
+			MerchantID:   tm.MerchantID,
+			Type:         ipass.PassType(tm.Type),
+			Product:      ipass.Product(tm.Product),
+			Title:        nilIfEmpty(tm.Title),
+			Locales:      tm.Locales,
+			Placeholders: tm.Placeholders,
+			CodeDisplay:  ipass.CodeDisplay(tm.Code),
+			Style:        nilIfEmpty(tm.Style),
+		}
+		if it.CodeDisplay == "" {
+			it.CodeDisplay = ipass.CodeQR
+		}
+		// Empty lists become nil so that a parsed file compares equal to
+		// the parse of its own export.
+		if len(it.Locales) == 0 {
+			it.Locales = nil
+		}
+		if len(it.Placeholders) == 0 {
+			it.Placeholders = nil
+		}
+		t.Templates = append(t.Templates, it)
+	}
+	for _, u := range doc.Users {
+		t.Users = append(t.Users, ipass.User{ID: u.UserID, OpenIDs: nilIfEmpty(u.OpenIDs)})
+	}
+	return t, sources
+}
+
+func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
+	ik := ipass.ClientKey{Algorithm: k.Algorithm, Status: ipass.KeyStatus(k.Status), PublicKey: k.PublicKey}
+	if ik.Status == "" {
+		ik.Status = ipass.KeyActive
+	}
+	src := keySource{field: "publicKey"}
+	if k.KeyVersion == nil {
+		src.early = append(src.early, fieldProblem{"keyVersion", "is missing (0 is a legal version; write it out)"})
+	} else {
+		ik.Version = *k.KeyVersion
+	}
+	switch {
+	case k.PublicKey != "" && k.PublicKeyFile != "":
+		src.early = append(src.early, fieldProblem{"publicKey", "and publicKeyFile are both given; give one"})
+		src.noCheck = true
+	case k.PublicKey == "" && k.PublicKeyFile == "":
+		src.early = append(src.early, fieldProblem{"publicKey", "is missing; give publicKey (PEM or base64 DER) or publicKeyFile"})
+		src.noCheck = true
+	case k.PublicKeyFile != "":
+		src.field, src.file = "publicKeyFile", k.PublicKeyFile
+		path := k.PublicKeyFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(baseDir, path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			src.early = append(src.early, fieldProblem{"publicKeyFile", err.Error()})
+			src.noCheck = true
+			break
+		}
+		ik.PublicKey = string(data)
+	}
+	// A key that does not parse keeps its text; the validator reports it.
+	if !src.noCheck {
+		if pem, err := normalKey(ik.PublicKey); err == nil {
+			ik.PublicKey = pem
+		}
+	}
+	return ik, src
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// Marshal writes t as a tenants file, keys inline as PEM, so the output
+// stands alone (no key files) and Parse(Marshal(t)) equals t for any t that
+// Parse returned. Defaults are written out. Marshal does not validate.
+func Marshal(t *ipass.Tenants) ([]byte, error) {
+	var doc document
+	for _, c := range t.Clients {
+		dc := client{ClientID: c.ID, Name: c.Name, RateLimit: c.RateLimit}
+		for _, k := range c.Keys {
+			text := k.PublicKey
+			// Keys provisioned as base64 DER elsewhere are exported as PEM
+			// too; a key that does not parse is written as it is.
+			if pem, err := normalKey(text); err == nil {
+				text = pem
+			}
+			v := k.Version
+			dc.Keys = append(dc.Keys, key{KeyVersion: &v, Algorithm: k.Algorithm, PublicKey: text, Status: string(k.Status)})
+		}
+		doc.Clients = append(doc.Clients, dc)
+	}
+	for _, m := range t.Merchants {
+		doc.Merchants = append(doc.Merchants, merchant{MerchantID: m.ID, ClientID: m.ClientID, Name: m.Name})
+	}
+	for _, tm := range t.Templates {
+		doc.Templates = append(doc.Templates, template{
+			TemplateCode: tm.Code,
+			MerchantID:   tm.MerchantID,
+			Type:         string(tm.Type),
+			Product:      string(tm.Product),
+			Title:        tm.Title,
+			Locales:      tm.Locales,
+			Placeholders: tm.Placeholders,
+			Code:         string(tm.CodeDisplay),
+			Style:        tm.Style,
+		})
+	}
+	for _, u := range t.Users {
+		doc.Users = append(doc.Users, user{UserID: u.ID, OpenIDs: u.OpenIDs})
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, fmt.Errorf("encode tenants: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode tenants: %w", err)
+	}
+	return buf.Bytes(), nil
+}
