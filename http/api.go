@@ -111,7 +111,10 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 		x.methodBad = true
 		return ipass.Errorf(ipass.CodeMethodNotSupported, "method %s: only POST is supported", truncate(r.Method, 32))
 	}
-	// G3
+	// G3, extended to headers: a flood of headers costs as much as a big body.
+	if size := headerSize(r.Header); size > s.maxHeader() {
+		return ipass.Errorf(ipass.CodeRequestTooLarge, "headers: %d bytes, more than the %d accepted", size, s.maxHeader())
+	}
 	body, err := readBody(r, s.maxBody())
 	if err != nil {
 		return err
@@ -344,6 +347,16 @@ func requestPath(r *http.Request) string {
 		}
 	}
 	return uri
+}
+
+func headerSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4 // ": " and CRLF
+		}
+	}
+	return n
 }
 
 func newTracerID() string {

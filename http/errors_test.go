@@ -193,6 +193,7 @@ func testBadInput(t *testing.T, open opener) {
 		{"Request-Time in the future", req{body: upd(points), requestTime: "2025-01-05T00:07:00Z"}, ipass.CodeRequestTimeExpired, "Request-Time"},
 		{"signature not base64", req{body: upd(points), header: http.Header{"Signature": {"algorithm=RSA256,keyVersion=1,signature=%%%"}}}, ipass.CodeInvalidSignature, "signature"},
 		{"keyVersion not a number", req{body: upd(points), header: http.Header{"Signature": {"algorithm=RSA256,keyVersion=one,signature=AAAA"}}}, ipass.CodeKeyNotFound, "keyVersion"},
+		{"headers too large", req{body: upd(points), header: http.Header{"X-Padding": {strings.Repeat("p", 70<<10)}}}, ipass.CodeRequestTooLarge, "headers"},
 		{"another client's key", req{body: upd(points), signAs: clientB + "/RSA256"}, ipass.CodeInvalidSignature, ""},
 		{"RSA signature as ECC224", req{body: upd(points), alg: gateway.ECC224, signAs: clientA + "/RSA256"}, ipass.CodeInvalidSignature, ""},
 	}

@@ -32,6 +32,16 @@ const (
 // DefaultMaxBodyBytes is the request body limit of G3 (1 MiB as received).
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxHeaderBytes caps the request headers this handler accepts (names
+// plus values). The http.Server's own MaxHeaderBytes should be set well above
+// it (see [TransportMaxHeaderBytes]) so that moderately oversized headers still
+// get a signed REQUEST_TOO_LARGE from us rather than net/http's unsigned 431.
+const DefaultMaxHeaderBytes = 64 << 10
+
+// TransportMaxHeaderBytes is the http.Server MaxHeaderBytes to pair with
+// DefaultMaxHeaderBytes: past it net/http answers 431 itself, unsigned.
+const TransportMaxHeaderBytes = 1 << 20
+
 // ServerKeys are the server's own keys. Signers stay behind crypto.Signer so
 // only the key-loading code sees key bytes.
 type ServerKeys struct {
@@ -57,6 +67,8 @@ type Server struct {
 	RequestTimeWindow time.Duration
 	// MaxBodyBytes is the G3 limit; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxHeaderBytes caps the request headers; 0 means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
 
 	draining atomic.Bool
 	keyCache sync.Map // provisioned public key text → crypto.PublicKey
@@ -78,6 +90,13 @@ func (s *Server) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) maxHeader() int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes
+	}
+	return DefaultMaxHeaderBytes
 }
 
 func (s *Server) maxBody() int64 {

@@ -188,7 +188,7 @@ func (e *env) run(t *testing.T, steps []step) {
 			default:
 				t.Fatalf("unknown op %q", st.op)
 			}
-			checkResult(t, err, st.code, st.fragment)
+			checkResult(t, err, st.code, e.expand(t, st.fragment))
 			if st.check != nil {
 				st.check(t, e)
 			}

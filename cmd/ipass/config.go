@@ -26,6 +26,7 @@ type serveConfig struct {
 	shutdownTimeout   time.Duration // how long in-flight requests may take to finish on SIGTERM; default 15s
 	tlsCert           string        // PEM certificate chain; with tlsKey serves HTTPS; default none (HTTP)
 	tlsKey            string        // PEM private key for tlsCert; default none
+	maxBodyBytes      int64         // largest accepted request body; default 1 MiB (spec G3)
 }
 
 func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
@@ -46,6 +47,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the server speaks HTTPS")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
+	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
 	return fs
 }
 
@@ -84,6 +86,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.serverKeyVersion < 0 {
 		return fmt.Errorf("--server-key-version %d: must not be negative", c.serverKeyVersion)
+	}
+	if c.maxBodyBytes <= 0 {
+		return fmt.Errorf("--max-body-bytes %d: must be positive", c.maxBodyBytes)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,6 +75,3 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun `ipass COMMAND --help` for the flags of a command.")
 }
-
-// errUsage marks flag errors, reported with exit code 2.
-var errUsage = errors.New("usage")

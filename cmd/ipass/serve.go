@@ -112,6 +112,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		Keys:              keys,
 		Logger:            logger,
 		RequestTimeWindow: cfg.requestTimeWindow,
+		MaxBodyBytes:      cfg.maxBodyBytes,
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -139,7 +140,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    ipasshttp.TransportMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go pruneReplayRecords(ctx, db, logger)
