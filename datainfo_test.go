@@ -80,6 +80,7 @@ func TestParseDataInfo(t *testing.T) {
 			fragment: "dataInfo.en_US.$shopname$: $shopname_en_US$ is also given as dataInfo.$shopname_en_US$"},
 		{name: "ErrMetadataConflict", raw: `{"lastChangedPoints":"5","lastChangePoints":"6"}`, code: CodeParamIllegal, fragment: "differ"},
 		{name: "ErrPointsExponent", raw: `{"lastChangedPoints":1e3}`, code: CodeParamIllegal, fragment: "dataInfo.lastChangedPoints"},
+		{name: "ErrPointsPlusSign", raw: `{"lastChangedPoints":"+1"}`, code: CodeParamIllegal, fragment: "not an integer or decimal"},
 		{name: "ErrPointsWord", raw: `{"lastChangedPoints":"ten"}`, code: CodeParamIllegal, fragment: "not an integer or decimal"},
 		{name: "ErrPointsBool", raw: `{"lastChangedPoints":true}`, code: CodeParamIllegal, fragment: "must be a number"},
 		{name: "ErrPointsTooLong", raw: `{"lastChangedPoints":"` + strings.Repeat("9", 65) + `"}`, code: CodeParamIllegal, fragment: "lastChangedPoints"},

@@ -230,7 +230,8 @@ func (p *Pass) Owns(merchantID, userID string) bool {
 	return p.MerchantID == merchantID && (userID == "" || p.UserID == userID)
 }
 
-// PassNotFound is the PASS_HAS_NOT_EXIST answer for passID, used both for a
+// PassNotFound is the PASS_HAS_NOT_EXIST answer naming the identifier the
+// caller gave (field "passId" or "bizSerialId"). It is used both for a
 // missing pass and for someone else's, so the two cannot be told apart.
 func PassNotFound(field, value string) error {
 	return Errorf(CodePassHasNotExist, "%s %s: pass not found", field, value)
@@ -347,11 +348,13 @@ func (r *UpdateRequest) Decide(next *Pass, t *Template, userID string, at time.T
 		At:             next.UpdatedAt,
 		Status:         to,
 		RequestStatus:  string(r.Status),
-		UpdateKind:     r.UpdateKind,
 		Changes:        changesJSON,
 		PassVerifyCode: r.PassVerifyCode,
 		BizDate:        r.BizDate,
 		TracerID:       caller.TracerID,
+	}
+	if update { // updateDetailType is ignored for the other statuses (5.1)
+		v.UpdateKind = r.UpdateKind
 	}
 	if r.DataInfo != nil {
 		v.Metadata = r.DataInfo.Meta.JSON()

@@ -20,8 +20,8 @@
 //	Signature: algorithm=RSA256,keyVersion=1,signature=<url-escaped base64>
 //
 // RSA256 is RSASSA-PKCS1-v1_5 with SHA-256; ECC224 is ECDSA P-224 over the
-// SHA-256 digest, DER-encoded. An encrypted body is base64(AES-ECB-PKCS#7
-// (JSON)) under a fresh AES key that travels RSA-PKCS#1-v1.5-wrapped in
+// SHA-256 digest, DER-encoded. An encrypted body is base64(AES-ECB(PKCS#7-padded
+// JSON)) under a fresh AES key that travels RSA-PKCS#1-v1.5-wrapped in
 //
 //	Encrypt: algorithm=RSA_AES,keyVersion=1,symmetricKey=<url-escaped base64>
 //

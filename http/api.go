@@ -28,6 +28,7 @@ type exchange struct {
 	clientID    string // first Client-Id header value, echoed byte for byte
 	hasClientID bool
 	tracerID    string
+	arrived     time.Time // server clock when the request arrived
 
 	algorithm  gateway.Algorithm // response signature algorithm
 	client     *ipass.Client     // set once G5 identified the caller
@@ -71,6 +72,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		path:      requestPath(r),
 		tracerID:  newTracerID(),
 		algorithm: gateway.RSA256,
+		arrived:   s.now(),
 	}
 	if v := r.Header.Values("Client-Id"); len(v) > 0 {
 		x.clientID, x.hasClientID = v[0], true
@@ -168,7 +170,10 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	if err != nil {
 		return gatewayError(err)
 	}
-	now := s.now()
+	// The arrival instant, not the instant this step runs: under a burst
+	// requests queue for the database, and the rate limit must refill by
+	// when they came, or a burst would be measured as longer than it was.
+	now := x.arrived
 	if skew := now.Sub(at); skew > s.RequestTimeWindow || -skew > s.RequestTimeWindow {
 		return ipass.Errorf(ipass.CodeRequestTimeExpired,
 			"Request-Time: %s is outside the accepted window of ±%s around server time %s",
@@ -245,23 +250,27 @@ func (s *Server) identify(ctx context.Context, x *exchange) (*ipass.Client, erro
 // decrypt is G12: Encrypt header, the server's key version, a client RSA key
 // for the response, then unwrap and decrypt.
 func (s *Server) decrypt(x *exchange, header string, body []byte) ([]byte, error) {
-	params, err := gateway.ParseEncryptHeader(header)
-	if err != nil {
-		return nil, gatewayError(err)
+	params, parseErr := gateway.ParseEncryptHeader(header)
+	// A bad symmetricKey still yields the key version, which G12 checks first.
+	var gwErr *gateway.Error
+	if parseErr != nil && !(errors.As(parseErr, &gwErr) && gwErr.Part == "Encrypt.symmetricKey") {
+		return nil, gatewayError(parseErr)
 	}
-	if params.KeyVersion >= 0 && params.KeyVersion != s.Keys.KeyVersion {
+	decrypter, ok := s.Keys.decrypterFor(params.KeyVersion)
+	if !ok {
 		return nil, ipass.Errorf(ipass.CodeKeyNotFound,
 			"Encrypt.keyVersion: the server has no encryption key version %d (current: %d)", params.KeyVersion, s.Keys.KeyVersion)
 	}
 	if _, ok := x.client.ActiveKey(ipass.AlgorithmRSA256, -1); !ok {
 		return nil, ipass.Errorf(ipass.CodeKeyNotFound, "Encrypt: no RSA key to encrypt the response to; register an active RSA256 key for this client")
 	}
-	aesKey, err := gateway.UnwrapKey(s.Keys.Decrypter, params.WrappedKey)
-	if err != nil {
-		return nil, gatewayError(err)
+	if parseErr != nil {
+		return nil, gatewayError(parseErr)
 	}
-	x.aesKeyLen = len(aesKey)
-	plaintext, err := gateway.DecryptBody(aesKey, body)
+	plaintext, keySize, err := gateway.Open(decrypter, params, body)
+	if keySize > 0 {
+		x.aesKeyLen = keySize
+	}
 	if err != nil {
 		return nil, gatewayError(err)
 	}

@@ -2,7 +2,6 @@ package http
 
 import (
 	"bytes"
-	"crypto/rsa"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -63,7 +62,7 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 				// size would make the response a padding oracle.
 				size = 32
 			}
-			sealed, wrapped, encErr := seal(pub, size, body)
+			sealed, encryptHeader, encErr := gateway.Seal(pub, version, size, body)
 			if encErr != nil {
 				s.logger().Error("encrypt response", "tracer_id", x.tracerID, "err", encErr)
 				w.WriteHeader(http.StatusInternalServerError)
@@ -71,7 +70,7 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 			}
 			body = sealed
 			contentType = "text/plain; charset=UTF-8"
-			h.Set("Encrypt", gateway.FormatEncryptHeader(version, wrapped))
+			h.Set("Encrypt", encryptHeader)
 		}
 	}
 
@@ -110,20 +109,6 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	}
 	w.WriteHeader(code.HTTPStatus())
 	_, _ = w.Write(body)
-}
-
-// seal encrypts body with a fresh AES key of size bytes wrapped for pub.
-func seal(pub *rsa.PublicKey, size int, body []byte) (sealed, wrapped []byte, err error) {
-	key, err := gateway.NewAESKey(size)
-	if err != nil {
-		return nil, nil, err
-	}
-	sealed, err = gateway.EncryptBody(key, body)
-	if err != nil {
-		return nil, nil, err
-	}
-	wrapped, err = gateway.WrapKey(pub, key)
-	return sealed, wrapped, err
 }
 
 // marshalJSON encodes v without HTML escaping (messages may quote <, >, &)

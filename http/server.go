@@ -49,6 +49,24 @@ type ServerKeys struct {
 	ECCSigner  crypto.Signer   // signs ECC224 responses (P-224)
 	Decrypter  *rsa.PrivateKey // unwraps RSA_AES symmetric keys sent by clients
 	KeyVersion int             // reported in response Signature headers; expected in request Encrypt headers
+
+	// PreviousDecrypter, when set, still unwraps requests whose Encrypt
+	// keyVersion is PreviousKeyVersion: merchants that encrypt can move to
+	// the new server key over a grace period instead of at one instant.
+	PreviousDecrypter  *rsa.PrivateKey
+	PreviousKeyVersion int
+}
+
+// decrypterFor returns the private key for an Encrypt keyVersion (-1: absent,
+// meaning the current key).
+func (k *ServerKeys) decrypterFor(version int) (*rsa.PrivateKey, bool) {
+	switch {
+	case version < 0 || version == k.KeyVersion:
+		return k.Decrypter, true
+	case k.PreviousDecrypter != nil && version == k.PreviousKeyVersion:
+		return k.PreviousDecrypter, true
+	}
+	return nil, false
 }
 
 // Server answers the open API. Configure the exported fields, then call

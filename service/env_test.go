@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"regexp"
@@ -265,23 +264,6 @@ func expect(name string, version int, status ipass.Status, data map[string]strin
 			t.Errorf("history has %d entries, want %d (one per version)", n, p.Version)
 		}
 	}
-}
-
-// body builds a JSON object text from key/raw-value pairs, in order.
-func body(kv ...string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i := 0; i+1 < len(kv); i += 2 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(kv[i])
-		b.Write(k)
-		b.WriteByte(':')
-		b.WriteString(kv[i+1])
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 var errInjected = errors.New("injected database failure")

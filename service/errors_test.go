@@ -1,8 +1,10 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +221,9 @@ func (f *failingStore) PassBySerial(ctx context.Context, m, s string) (*ipass.Pa
 	if f.fail["PassBySerial"] {
 		return nil, errInjected
 	}
+	if f.fail["PassBySerialMisses"] { // as if a concurrent create had not committed yet
+		return nil, ipass.ErrNotFound
+	}
 	return f.PassStore.PassBySerial(ctx, m, s)
 }
 
@@ -319,5 +324,35 @@ func TestDefaults(t *testing.T) {
 	}
 	if !strings.HasPrefix(id, time.Now().UTC().Format("20060102")) && !strings.HasPrefix(id, time.Now().UTC().Add(-time.Minute).Format("20060102")) {
 		t.Fatalf("passId %s does not start with today's UTC date", id)
+	}
+}
+
+// TestCreateLosesRace drives the ErrConflict path of CreatePass
+// deterministically: the pre-check misses, the insert conflicts, and the
+// pass that won is compared like any existing one (4.4).
+func TestCreateLosesRace(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller := ipass.Caller{ClientID: client44}
+	var logs bytes.Buffer
+	fs := &failingStore{TenantStore: e.db, PassStore: e.db, fail: map[string]bool{"PassBySerialMisses": true}}
+	svc := &Service{Tenants: fs, Passes: fs, Now: e.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	id, err := e.svc.CreatePass(ctx, caller, []byte(create81))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.CreatePass(ctx, caller, []byte(create81))
+	if err != nil || got != id {
+		t.Fatalf("identical create after a lost race: %q, %v; want %s", got, err, id)
+	}
+	if !strings.Contains(logs.String(), "identical retry") {
+		t.Errorf("no debug log of the retry: %q", logs.String())
+	}
+	_, err = svc.CreatePass(ctx, caller, []byte(replace(create81, `"endDate":4102444800000`, `"endDate":4102444800001`)))
+	checkResult(t, err, ipass.CodeParamIllegal, "already used by pass "+id+" with a different endDate")
+	h, err := e.db.History(ctx, id)
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history %d entries, %v; want 1", len(h), err)
 	}
 }

@@ -92,12 +92,11 @@ func (db *DB) Close() error {
 // Engine is EngineSQLite ("sqlite") or EnginePostgres ("postgres").
 func (db *DB) Engine() string { return db.d.name }
 
-// Ping reports whether the database is reachable (readiness).
+// Ping reports whether the database is reachable (readiness). It uses the
+// read pool: on SQLite the single writer connection may be busy for a while
+// under load, and readiness should not queue behind it.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.w.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping %s: %w", db.d.name, err)
-	}
-	// A trivial query, because PingContext on an idle pooled connection
+	// A query rather than PingContext, which on an idle pooled connection
 	// does not always reach the server.
 	var one int
 	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
@@ -132,6 +131,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
+		// SQLite has no migration lock: another process starting at the same
+		// moment may have applied the same migrations between HasPending and
+		// Up, so that ours failed on "table exists". If nothing is pending
+		// now, the database is where it should be.
+		if pending, perr := p.HasPending(ctx); perr == nil && !pending {
+			db.logger.Info("migrations applied concurrently by another process", "engine", db.d.name, "err", err)
+			return nil
+		}
 		return fmt.Errorf("migrate %s: %w", db.d.name, err)
 	}
 	for _, r := range results {

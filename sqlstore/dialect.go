@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -91,7 +92,7 @@ func (d dialect) migrationOptions() ([]goose.ProviderOption, error) {
 	return []goose.ProviderOption{goose.WithSessionLocker(locker)}, nil
 }
 
-// pools opens the connection pools for dsn: r for reads, w for writes. They
+// openPools opens the connection pools for dsn: r for reads, w for writes. They
 // are the same pool on PostgreSQL.
 //
 // SQLite allows one writer at a time per database file. Giving writes their
@@ -110,7 +111,10 @@ func openPools(ctx context.Context, dsn string) (d dialect, r, w *sql.DB, err er
 			return dialect{}, nil, nil, fmt.Errorf("open postgres: %w", err)
 		}
 		db.SetMaxOpenConns(postgresMaxConns)
-		db.SetMaxIdleConns(postgresMaxConns)
+		// Few idle connections, released after a minute: many processes (or
+		// many test databases) share the server's connection limit.
+		db.SetMaxIdleConns(4)
+		db.SetConnMaxIdleTime(time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return dialect{}, nil, nil, fmt.Errorf("connect to postgres: %w", err)

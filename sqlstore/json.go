@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/ipass-dev/ipass"
 )
@@ -39,6 +40,11 @@ func encodeDataInfo(d ipass.DataInfo) (string, error) {
 		v := bytes.TrimSpace(d[k])
 		if !json.Valid(v) {
 			return "", fmt.Errorf("dataInfo %q: value is not valid JSON", k)
+		}
+		// encoding/json keeps invalid UTF-8 inside a RawMessage; PostgreSQL
+		// would refuse the text and SQLite store it. Refuse on both.
+		if !utf8.Valid(v) || !utf8.ValidString(k) {
+			return "", fmt.Errorf("dataInfo %q: not valid UTF-8", k)
 		}
 		if i > 0 {
 			buf.WriteByte(',')
@@ -74,8 +80,8 @@ func rawToNull(name string, m json.RawMessage) (sql.NullString, error) {
 	if len(m) == 0 {
 		return sql.NullString{}, nil
 	}
-	if !json.Valid(m) {
-		return sql.NullString{}, fmt.Errorf("%s is not valid JSON", name)
+	if !json.Valid(m) || !utf8.Valid(m) {
+		return sql.NullString{}, fmt.Errorf("%s is not valid UTF-8 JSON", name)
 	}
 	return sql.NullString{String: string(m), Valid: true}, nil
 }

@@ -101,6 +101,12 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 			// server bug or a one-in-10^31 accident, not a retried create.
 			return fmt.Errorf("create pass: passId %s is already taken: %w", np.ID, err)
 		}
+		if isForeignKeyViolation(err) {
+			// The service looks these up before creating; tenants are never
+			// deleted, so this is a caller bug, reported as such.
+			return fmt.Errorf("create pass: merchant %q, template %q or user %q does not exist: %w",
+				np.MerchantID, np.TemplateCode, np.UserID, err)
+		}
 		if err != nil {
 			return fmt.Errorf("create pass: %w", err)
 		}

@@ -204,6 +204,23 @@ func testOpen(t *testing.T, newDSN func(testing.TB) string) {
 		if fi.Mode().Perm() != 0o700 {
 			t.Fatalf("directory mode = %v, want 0700", fi.Mode().Perm())
 		}
+		// Processes starting at once on a new file all come up migrated.
+		fresh := "sqlite:" + filepath.Join(t.TempDir(), "fresh.db")
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				db, err := sqlstore.Open(ctx(t), fresh, nil)
+				if err != nil {
+					t.Errorf("concurrent Open: %v", err)
+					return
+				}
+				defer db.Close()
+				if _, err := db.HasClients(ctx(t)); err != nil {
+					t.Errorf("after concurrent Open: %v", err)
+				}
+			})
+		}
+		wg.Wait()
 	}
 	if _, err := sqlstore.Open(ctx(t), "mysql://x", nil); err == nil {
 		t.Fatal("Open(mysql://x) succeeded")
@@ -516,6 +533,9 @@ func testCreatePassConcurrent(t *testing.T, newDSN func(testing.TB) string) {
 			t.Fatalf("create %d returned pass %q, want the winner %q", i, id, winner.ID)
 		}
 	}
+	if ids, err := db.PassIDs(ctx(t)); err != nil || len(ids) != 1 || ids[0] != winner.ID {
+		t.Fatalf("PassIDs = %v, %v; want just %s", ids, err, winner.ID)
+	}
 	if err := db.CheckIntegrity(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -692,7 +712,7 @@ func testHistory(t *testing.T, newDSN func(testing.TB) string) {
 	db.Now = func() time.Time { clock += 1000; return time.UnixMilli(clock) }
 	p := createPass(t, db, 1)
 	createPass(t, db, 2) // another pass's history must not mix in
-	for i := range 12 { // more than 9, so text ordering of versions would show
+	for i := range 12 {  // more than 9, so text ordering of versions would show
 		if _, err := db.UpdatePass(ctx(t), p.ID, func(next *ipass.Pass) (*ipass.PassVersion, error) {
 			next.DataInfo["$points_en_US$"] = json.RawMessage(fmt.Sprint(i))
 			return &ipass.PassVersion{Operation: "updatePass", TracerID: fmt.Sprint("t", i)}, nil
@@ -779,6 +799,12 @@ func testDataInfoVerbatim(t *testing.T, newDSN func(testing.TB) string) {
 	p2.DataInfo["$x_en_US$"] = json.RawMessage(`{`)
 	if _, err := db.CreatePass(ctx(t), p2, v2); err == nil {
 		t.Fatal("CreatePass stored invalid JSON")
+	}
+	// So is invalid UTF-8, which encoding/json leaves in a RawMessage: the
+	// engines would otherwise differ (PostgreSQL refuses it, SQLite stores it).
+	p2.DataInfo["$x_en_US$"] = json.RawMessage("\"\xff\"")
+	if _, err := db.CreatePass(ctx(t), p2, v2); err == nil {
+		t.Fatal("CreatePass stored invalid UTF-8")
 	}
 }
 

@@ -315,7 +315,7 @@ func TestParseErrors(t *testing.T) {
 		{"ErrKeyFileTooSmall", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: keys/rsa-1024.pub.pem}\n",
 			"clients[0] (2110200000000044).keys[0].publicKeyFile: keys/rsa-1024.pub.pem: public key: RSA key of 1024 bits: want 2048 to 4096"},
 		{"ErrKeyFileWrongAlgorithm", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: keys/client-0044-ecc-v1.pub.pem}\n",
-			`clients[0] (2110200000000044).keys[0].algorithm: "RSA256" but the key is a ECC224 key`},
+			`clients[0] (2110200000000044).keys[0].algorithm: "RSA256" but the key is for ECC224`},
 		{"ErrKeyFileMissing", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: keys/nope.pem}\n",
 			"clients[0] (2110200000000044).keys[0].publicKeyFile: open testdata/keys/nope.pem: no such file or directory"},
 		{"ErrStatusUnknown", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem, status: revoked}\n",
@@ -368,4 +368,33 @@ func TestLoadMissingFile(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load: %v, want an error wrapping os.ErrNotExist", err)
 	}
+}
+
+// FuzzParse checks that Parse never panics and that whatever it accepts
+// survives Marshal and Parse unchanged.
+func FuzzParse(f *testing.F) {
+	data, err := os.ReadFile(fixtures)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte("users:\n  - userId: u\n    openIds: {m: o}\n"))
+	f.Add([]byte("templates:\n  - {templateCode: \"1e3\", merchantId: 'yes', type: TICKET, product: MOVIE, locales: [en_US], placeholders: [a_1], title: {en_US: \"a: b # c\"}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ten, err := tenants.Parse(data, "testdata")
+		if err != nil {
+			return
+		}
+		out, err := tenants.Marshal(ten)
+		if err != nil {
+			t.Fatalf("Marshal: %v", err)
+		}
+		back, err := tenants.Parse(out, "")
+		if err != nil {
+			t.Fatalf("Parse(Marshal(t)): %v\n%s", err, out)
+		}
+		if !reflect.DeepEqual(back, ten) {
+			t.Fatalf("Parse(Marshal(t)) differs from t:\n got %+v\nwant %+v\n%s", back, ten, out)
+		}
+	})
 }

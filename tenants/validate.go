@@ -112,10 +112,8 @@ func (v *validator) tenants(t *ipass.Tenants) {
 	for i, m := range t.Merchants {
 		e := entry("merchants", i, m.ID)
 		if v.id(e+".merchantId", m.ID, maxMerchantID) {
-			if j, dup := merchants[m.ID]; dup {
+			if j, dup := seenAt(merchants, m.ID, i); dup {
 				v.add(e+".merchantId", "duplicate of merchants[%d]", j)
-			} else {
-				merchants[m.ID] = i
 			}
 		}
 		v.clientID(e+".clientId", m.ClientID)
@@ -128,11 +126,9 @@ func (v *validator) tenants(t *ipass.Tenants) {
 		e := entry("templates", i, tm.Code)
 		okCode := v.id(e+".templateCode", tm.Code, maxTemplateCode)
 		okMerchant := v.id(e+".merchantId", tm.MerchantID, maxMerchantID)
-		if k := (templateKey{tm.MerchantID, tm.Code}); okCode && okMerchant {
-			if j, dup := templates[k]; dup {
+		if okCode && okMerchant {
+			if j, dup := seenAt(templates, templateKey{tm.MerchantID, tm.Code}, i); dup {
 				v.add(e+".templateCode", "duplicate of templates[%d] (same merchant %s)", j, tm.MerchantID)
-			} else {
-				templates[k] = i
 			}
 		}
 		v.template(e, tm)
@@ -143,10 +139,8 @@ func (v *validator) tenants(t *ipass.Tenants) {
 	for i, u := range t.Users {
 		e := entry("users", i, u.ID)
 		if v.id(e+".userId", u.ID, maxUserID) {
-			if j, dup := users[u.ID]; dup {
+			if j, dup := seenAt(users, u.ID, i); dup {
 				v.add(e+".userId", "duplicate of users[%d]", j)
-			} else {
-				users[u.ID] = i
 			}
 		}
 		for _, m := range slices.Sorted(maps.Keys(u.OpenIDs)) {
@@ -158,24 +152,29 @@ func (v *validator) tenants(t *ipass.Tenants) {
 			}
 			openID := u.OpenIDs[m]
 			if v.id(f, openID, maxOpenID) && okMerchant {
-				k := openIDKey{m, openID}
-				if j, dup := openIDs[k]; dup {
+				if j, dup := seenAt(openIDs, openIDKey{m, openID}, i); dup {
 					v.add(f, "openId %s at merchant %s is also users[%d]'s", show(openID), m, j)
-				} else {
-					openIDs[k] = i
 				}
 			}
 		}
 	}
 }
 
+// seenAt records that k is at index i, unless it was seen before: then it
+// returns that earlier index and true.
+func seenAt[K comparable](seen map[K]int, k K, i int) (int, bool) {
+	if j, dup := seen[k]; dup {
+		return j, true
+	}
+	seen[k] = i
+	return 0, false
+}
+
 func (v *validator) client(i int, c *ipass.Client, seen map[string]int) {
 	e := entry("clients", i, c.ID)
 	if v.clientID(e+".clientId", c.ID) {
-		if j, dup := seen[c.ID]; dup {
+		if j, dup := seenAt(seen, c.ID, i); dup {
 			v.add(e+".clientId", "duplicate of clients[%d]", j)
-		} else {
-			seen[c.ID] = i
 		}
 	}
 	v.text(e+".name", c.Name)
@@ -207,11 +206,8 @@ func (v *validator) client(i int, c *ipass.Client, seen map[string]int) {
 			v.add(ke+".status", "%q is not active or retired", k.Status)
 		}
 		if okAlg {
-			id := keyID{k.Algorithm, k.Version}
-			if first, dup := keys[id]; dup {
+			if first, dup := seenAt(keys, keyID{k.Algorithm, k.Version}, j); dup {
 				v.add(ke, "duplicate of keys[%d] (%s keyVersion %d)", first, k.Algorithm, k.Version)
-			} else {
-				keys[id] = j
 			}
 		}
 		if !src.noCheck {
@@ -246,7 +242,7 @@ func (v *validator) keyText(ke string, src keySource, k ipass.ClientKey, okAlg b
 		return
 	}
 	if okAlg && string(alg) != k.Algorithm {
-		v.add(ke+".algorithm", "%q but the key is a %s key", k.Algorithm, alg)
+		v.add(ke+".algorithm", "%q but the key is for %s", k.Algorithm, alg)
 	}
 }
 

@@ -98,7 +98,7 @@ func TestValidate(t *testing.T) {
 		{"ErrAlgorithmNotTheKeys", func(t *ipass.Tenants) {
 			t.Clients[0].Keys[0].Algorithm = ipass.AlgorithmECC224
 			t.Clients[0].Keys[0].Version = 2
-		}, `clients[0] (2110200000000044).keys[0].algorithm: "ECC224" but the key is a RSA256 key`},
+		}, `clients[0] (2110200000000044).keys[0].algorithm: "ECC224" but the key is for RSA256`},
 		{"ErrKeyDuplicate", func(t *ipass.Tenants) {
 			t.Clients[0].Keys = append(t.Clients[0].Keys, t.Clients[0].Keys[0])
 			t.Clients[0].Keys[2].Status = ipass.KeyRetired

@@ -67,7 +67,7 @@ func (o adminOptions) source() string {
 func adminFlagSet(e *env, synopsis, about string, opts *adminOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("ipass admin", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&opts.db, "db", "sqlite:./ipass-data/ipass.db",
+	fs.StringVar(&opts.db, "db", defaultDB,
 		"database `DSN`: sqlite:PATH or postgres://... / postgresql://... (also IPASS_DB; the flag wins)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: ipass admin %s\n\n%s\n\nFlags:\n", synopsis, about)

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// defaultDB is the embedded default database of `serve` and `admin`.
+const defaultDB = "sqlite:./ipass-data/ipass.db"
+
 // serveConfig is every `ipass serve` setting. Each resolves flag >
 // IPASS_<FLAG_IN_UPPER_SNAKE> environment variable > default.
 type serveConfig struct {
@@ -27,6 +30,8 @@ type serveConfig struct {
 	tlsCert           string        // PEM certificate chain; with tlsKey serves HTTPS; default none (HTTP)
 	tlsKey            string        // PEM private key for tlsCert; default none
 	maxBodyBytes      int64         // largest accepted request body; default 1 MiB (spec G3)
+	prevEncryptionKey string        // RSA private key still accepted for requests naming prevKeyVersion; default none
+	prevKeyVersion    int           // the Encrypt keyVersion of prevEncryptionKey; default -1 (none)
 }
 
 func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
@@ -34,7 +39,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen `address` (:0 picks a free port; the bound address is logged)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the bound address as host:port to this `file`")
-	fs.StringVar(&c.db, "db", "sqlite:./ipass-data/ipass.db", "database: sqlite:PATH or postgres://... / postgresql://...")
+	fs.StringVar(&c.db, "db", defaultDB, "database: sqlite:PATH or postgres://... / postgresql://...")
 	fs.StringVar(&c.dataDir, "data-dir", "./ipass-data", "`directory` for generated server keys, demo keys and the default SQLite file")
 	fs.StringVar(&c.signingKey, "signing-key", "", "RSA private key `file` (PKCS#8 or PKCS#1 PEM) signing RSA256 responses (default: generated in the data dir)")
 	fs.StringVar(&c.eccSigningKey, "ecc-signing-key", "", "P-224 private key `file` (PKCS#8 or SEC1 PEM) signing ECC224 responses (default: generated in the data dir)")
@@ -47,6 +52,8 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the server speaks HTTPS")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
+	fs.StringVar(&c.prevEncryptionKey, "previous-encryption-key", "", "during a server key rotation: the old RSA encryption key `file`, still accepted for requests whose Encrypt keyVersion is --previous-server-key-version")
+	fs.IntVar(&c.prevKeyVersion, "previous-server-key-version", -1, "the Encrypt keyVersion of --previous-encryption-key")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
 	return fs
 }
@@ -86,6 +93,12 @@ func (c *serveConfig) validate() error {
 	}
 	if c.serverKeyVersion < 0 {
 		return fmt.Errorf("--server-key-version %d: must not be negative", c.serverKeyVersion)
+	}
+	if (c.prevEncryptionKey == "") != (c.prevKeyVersion < 0) {
+		return fmt.Errorf("--previous-encryption-key and --previous-server-key-version go together")
+	}
+	if c.prevEncryptionKey != "" && c.prevKeyVersion == c.serverKeyVersion {
+		return fmt.Errorf("--previous-server-key-version %d: must differ from --server-key-version", c.prevKeyVersion)
 	}
 	if c.maxBodyBytes <= 0 {
 		return fmt.Errorf("--max-body-bytes %d: must be positive", c.maxBodyBytes)

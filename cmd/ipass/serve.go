@@ -277,6 +277,17 @@ func loadServerKeys(cfg *serveConfig, logger *slog.Logger) (ipasshttp.ServerKeys
 		return keys, errors.New("--encryption-key: not an RSA private key")
 	}
 	keys.Decrypter = priv
+	if cfg.prevEncryptionKey != "" {
+		prev, err := loadKey(cfg.prevEncryptionKey)
+		if err != nil {
+			return keys, fmt.Errorf("--previous-encryption-key: %w", err)
+		}
+		prevRSA, ok := prev.(*rsa.PrivateKey)
+		if !ok {
+			return keys, errors.New("--previous-encryption-key: not an RSA private key")
+		}
+		keys.PreviousDecrypter, keys.PreviousKeyVersion = prevRSA, cfg.prevKeyVersion
+	}
 	return keys, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,7 +116,9 @@ func NewPostgresDSN(tb testing.TB) string {
 	if err != nil {
 		tb.Fatalf("postgres test setup: %v", err)
 	}
-	name := "ipass_test_" + randomHex(8)
+	// The creation time in the name lets a later run drop databases that a
+	// killed test binary never cleaned up (see sweep).
+	name := fmt.Sprintf("%s%d_%s", testPrefix, time.Now().Unix(), randomHex(8))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// Cloning a migrated template is a file copy on the server, much faster
@@ -189,6 +192,8 @@ func buildTemplate(base string) (*sql.DB, string, error) {
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID)
 
+	sweep(ctx, conn)
+
 	var one int
 	err = conn.QueryRowContext(ctx, `SELECT 1 FROM pg_database WHERE datname = $1`, template).Scan(&one)
 	if err == nil {
@@ -224,6 +229,39 @@ func buildTemplate(base string) (*sql.DB, string, error) {
 		}
 	}
 	return admin, template, nil
+}
+
+// testPrefix starts the name of every test database; the Unix time of its
+// creation follows.
+const testPrefix = "ipass_test_"
+
+// sweep drops test databases created more than a day ago: a test binary
+// killed by a timeout or a signal skips its cleanups. Failures are ignored;
+// sweeping is housekeeping, not part of any test.
+func sweep(ctx context.Context, conn *sql.Conn) {
+	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, testPrefix)
+	if err != nil {
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) != nil {
+			continue
+		}
+		var created int64
+		var rest string
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, testPrefix), "%d_%s", &created, &rest); err != nil {
+			continue
+		}
+		if time.Since(time.Unix(created, 0)) > 24*time.Hour {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	for _, name := range stale {
+		conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+quoteIdent(name)+` WITH (FORCE)`)
+	}
 }
 
 // withDatabase returns base, a URL checked by NewPostgresDSN, with its
