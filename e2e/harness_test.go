@@ -109,6 +109,14 @@ type server struct {
 
 func newServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return newServerOn(t, "", "", extra...)
+}
+
+// newServerOn is newServer on database db ("" = a SQLite file in the
+// server's own data dir) with tenants file tenantsFile ("" = the spec
+// fixtures), so that several servers can share one database.
+func newServerOn(t *testing.T, db, tenantsFile string, extra ...string) *server {
+	t.Helper()
 	root := moduleRoot(t)
 	dir := t.TempDir()
 	s := &server{
@@ -118,12 +126,18 @@ func newServer(t *testing.T, extra ...string) *server {
 		logPath:    filepath.Join(dir, "server.log"),
 		keyVersion: "1",
 	}
+	if db == "" {
+		db = "sqlite:" + filepath.Join(s.dataDir, "ipass.db")
+	}
+	if tenantsFile == "" {
+		tenantsFile = filepath.Join(root, "tenants", "testdata", "spec-fixtures.yaml")
+	}
 	s.args = append([]string{"serve",
 		"--addr", "127.0.0.1:0",
 		"--addr-file", filepath.Join(dir, "addr"),
 		"--data-dir", s.dataDir,
-		"--db", "sqlite:" + filepath.Join(s.dataDir, "ipass.db"),
-		"--tenants", filepath.Join(root, "tenants", "testdata", "spec-fixtures.yaml"),
+		"--db", db,
+		"--tenants", tenantsFile,
 		"--demo=false",
 		"--request-time-window", "5m",
 	}, extra...)

@@ -212,8 +212,8 @@ func (db *DB) read(ctx context.Context, fn txFunc) error {
 	if err := fn(ctx, tx, db.Now()); err != nil {
 		return err
 	}
-	// Commit, not Rollback: nothing was written, and Commit reports a
-	// serialisation problem if there was one.
+	// Nothing was written; Commit just ends the snapshot, and an error here
+	// (a dropped connection) is still worth reporting.
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -151,6 +151,9 @@ var errDecide = errors.New("sqlstore: decide failed")
 // UpdatedAt (DB.Now) and, in the history entry, PassID, Version, At and
 // Status. decide must not change the fields fixed for life (id, merchantId,
 // bizSerialId, templateCode, type, product, createdAt, createFingerprint).
+// decide runs while the lock is held, so it must be quick and must not call
+// the store's write methods: on SQLite that would wait forever for the one
+// writer connection it is itself holding.
 func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *ipass.Pass) (*ipass.PassVersion, error)) (*ipass.Pass, error) {
 	var out *ipass.Pass
 	var decideErr error

@@ -143,7 +143,7 @@ func checkSignature(pub crypto.PublicKey, header string, content []byte) verdict
 		return v
 	}
 	if err := gateway.Verify(pub, p.Algorithm, content, p.Signature); err != nil {
-		v.problem = "does not verify: " + err.Error()
+		v.problem = "does not verify (" + string(p.Algorithm) + " signature over the content below)"
 		v.hints = diagnose(pub, p, content)
 	}
 	return v
@@ -178,6 +178,8 @@ func diagnose(pub crypto.PublicKey, p gateway.SignatureParams, content []byte) [
 	if k, ok := pub.(*rsa.PublicKey); ok {
 		hash, digest := recoverRSADigest(k, p.Signature)
 		switch {
+		case len(p.Signature) != k.Size():
+			return []string{fmt.Sprintf("the signature is %d bytes; this key's signatures are %d: truncated, or made with another key", len(p.Signature), k.Size())}
 		case hash == "":
 			return []string{"the signature was not made with this key (wrong key pair, or not RSASSA-PKCS1-v1_5)"}
 		case hash != "SHA-256":
@@ -257,7 +259,8 @@ func contentVariants(content []byte) []contentVariant {
 	add("no \"METHOD PATH\" line (Client-Id.time.body only)", rest)
 	add("CRLF after the path line", head, []byte("\r\n"), rest)
 	if i := bytes.IndexByte(head, ' '); i > 0 {
-		add("a lower-case method", bytes.ToLower(head[:i]), head[i:], nl, rest)
+		add("the method in upper case", bytes.ToUpper(head[:i]), head[i:], nl, rest)
+		add("the method in lower case", bytes.ToLower(head[:i]), head[i:], nl, rest)
 	}
 	for _, split := range bodySplits(rest) {
 		prefix, body := rest[:split], rest[split:]
