@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipass-dev/ipass/gateway"
@@ -64,6 +65,11 @@ type Config struct {
 	// so the key of Algorithm is required). Values are *rsa.PublicKey for
 	// RSA256 and P-224 *ecdsa.PublicKey for ECC224.
 	ServerPublicKeys map[gateway.Algorithm]crypto.PublicKey
+	// ServerKeyVersions holds server keys by the keyVersion a response's
+	// Signature header names, for a server key rotation: a response naming a
+	// version found here is verified with that key, any other with
+	// ServerPublicKeys. Optional.
+	ServerKeyVersions map[int]map[gateway.Algorithm]crypto.PublicKey
 	// InsecureSkipVerify accepts responses without checking their signature
 	// cryptographically. Responses must still carry Signature and
 	// Response-Time. For debugging only: anyone on the path can forge results.
@@ -122,6 +128,7 @@ type Client struct {
 	alg        gateway.Algorithm
 	keyVersion int
 	serverKeys map[gateway.Algorithm]crypto.PublicKey
+	versioned  map[int]map[gateway.Algorithm]crypto.PublicKey // by server keyVersion
 	insecure   bool
 	enc        *Encryption
 	decrypter  *rsa.PrivateKey
@@ -132,6 +139,7 @@ type Client struct {
 	millis     bool
 	now        func() time.Time
 	ops        map[string]endpoint // known operations, precomputed
+	lastMilli  atomic.Int64        // last Request-Time used, ms; see requestTime
 }
 
 // endpoint is where one operation is sent and what path is signed.
@@ -174,16 +182,15 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("client: Algorithm %s does not fit PrivateKey, a %s key", alg, keyAlg)
 	}
 
-	serverKeys := make(map[gateway.Algorithm]crypto.PublicKey, len(cfg.ServerPublicKeys))
-	for a, k := range cfg.ServerPublicKeys {
-		ka, err := gateway.AlgorithmOf(k)
-		if err != nil {
-			return nil, fmt.Errorf("client: ServerPublicKeys[%s]: %w", a, err)
+	serverKeys, err := checkServerKeys("ServerPublicKeys", cfg.ServerPublicKeys)
+	if err != nil {
+		return nil, err
+	}
+	versioned := make(map[int]map[gateway.Algorithm]crypto.PublicKey, len(cfg.ServerKeyVersions))
+	for v, keys := range cfg.ServerKeyVersions {
+		if versioned[v], err = checkServerKeys(fmt.Sprintf("ServerKeyVersions[%d]", v), keys); err != nil {
+			return nil, err
 		}
-		if ka != a {
-			return nil, fmt.Errorf("client: ServerPublicKeys[%s] is a %s key", a, ka)
-		}
-		serverKeys[a] = k
 	}
 	if !cfg.InsecureSkipVerify && serverKeys[alg] == nil {
 		return nil, fmt.Errorf("client: ServerPublicKeys has no %s key to verify responses with (or set InsecureSkipVerify)", alg)
@@ -197,6 +204,7 @@ func New(cfg Config) (*Client, error) {
 		alg:        alg,
 		keyVersion: cfg.KeyVersion,
 		serverKeys: serverKeys,
+		versioned:  versioned,
 		insecure:   cfg.InsecureSkipVerify,
 		decrypter:  cfg.DecryptionKey,
 		retries:    cfg.Retries,
@@ -306,19 +314,11 @@ func (c *Client) do(ctx context.Context, ep endpoint, plain []byte) (*Response, 
 			return nil, fmt.Errorf("client: %s: encrypt request: %w", ep.name, err)
 		}
 	}
-	var last time.Time
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, &ProtocolError{Operation: ep.name, Check: CheckTransport, Attempts: attempt - 1, Err: err}
 		}
-		// Request-Time has millisecond precision; a frozen or coarse clock
-		// must still give every attempt a new signed content (spec 2.9).
-		now := c.now().Truncate(time.Millisecond)
-		if !now.After(last) {
-			now = last.Add(time.Millisecond)
-		}
-		last = now
-		req, err := c.prepare(ctx, ep, wire, encHeader, now)
+		req, err := c.prepare(ctx, ep, wire, encHeader, c.requestTime())
 		if err != nil {
 			return nil, err
 		}
@@ -343,6 +343,24 @@ func (c *Client) do(ctx context.Context, ep endpoint, plain []byte) (*Response, 
 	}
 }
 
+// requestTime returns the instant for the next Request-Time: the clock's
+// millisecond, or one after the last one this Client used if that is not
+// earlier. The server refuses a signed content it has seen (spec 2.9), so
+// two identical calls in the same millisecond (concurrent queries of one
+// pass, a retry with a frozen or coarse clock) must not share a time. The
+// times run ahead of the clock only while a Client sends more than 1000
+// requests a second, far above the gateways' per-client rate limits.
+func (c *Client) requestTime() time.Time {
+	now := c.now()
+	for {
+		last := c.lastMilli.Load()
+		ms := max(now.UnixMilli(), last+1)
+		if c.lastMilli.CompareAndSwap(last, ms) {
+			return time.UnixMilli(ms).In(now.Location())
+		}
+	}
+}
+
 // prepare builds one signed attempt: Request-Time, content, signature and
 // headers. It is the per-call work BenchmarkPrepareCall measures.
 func (c *Client) prepare(ctx context.Context, ep endpoint, wire []byte, encHeader string, now time.Time) (*http.Request, error) {
@@ -362,6 +380,7 @@ func (c *Client) prepare(ctx context.Context, ep endpoint, wire []byte, encHeade
 	if err != nil {
 		return nil, fmt.Errorf("client: %s: %w", ep.name, err)
 	}
+	h := req.Header
 	// One backing array for all values; the keys are already canonical.
 	n := 4
 	if encHeader != "" {
@@ -369,7 +388,6 @@ func (c *Client) prepare(ctx context.Context, ep endpoint, wire []byte, encHeade
 	}
 	vals := make([]string, n)
 	vals[0], vals[1], vals[2] = c.clientID, reqTime, gateway.FormatSignatureHeader(c.alg, c.keyVersion, sig)
-	h := req.Header
 	h["Client-Id"] = vals[0:1:1]
 	h["Request-Time"] = vals[1:2:2]
 	h["Signature"] = vals[2:3:3]
@@ -427,4 +445,21 @@ func (c *Client) retryable(err error, attempt int) (time.Duration, bool) {
 	// Jitter in [d/2, d) spreads the retries of many callers hit at once.
 	d = d/2 + rand.N(d/2+1)
 	return max(d, retryAfter), true
+}
+
+// checkServerKeys copies keys after checking each is of the algorithm it is
+// filed under, so a misfiled key fails at New, not at the first response.
+func checkServerKeys(name string, keys map[gateway.Algorithm]crypto.PublicKey) (map[gateway.Algorithm]crypto.PublicKey, error) {
+	out := make(map[gateway.Algorithm]crypto.PublicKey, len(keys))
+	for a, k := range keys {
+		ka, err := gateway.AlgorithmOf(k)
+		if err != nil {
+			return nil, fmt.Errorf("client: %s[%s]: %w", name, a, err)
+		}
+		if ka != a {
+			return nil, fmt.Errorf("client: %s[%s] is a %s key", name, a, ka)
+		}
+		out[a] = k
+	}
+	return out, nil
 }

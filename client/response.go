@@ -131,7 +131,10 @@ func (c *Client) verify(method, path string, h http.Header, raw []byte) (string,
 		if err != nil {
 			return CheckSignatureUnparsable, err
 		}
-		pub := c.serverKeys[p.Algorithm]
+		pub := c.versioned[p.KeyVersion][p.Algorithm]
+		if pub == nil {
+			pub = c.serverKeys[p.Algorithm]
+		}
 		if pub == nil {
 			return CheckNoServerKey, fmt.Errorf("response signed with %s", p.Algorithm)
 		}

@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 }
 
 // moduleRoot is the repository root: the test runs in e2e/.
-func moduleRoot(t *testing.T) string {
+func moduleRoot(t testing.TB) string {
 	t.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -71,7 +71,7 @@ func requireOpenSSL(t *testing.T) {
 }
 
 // ipassBinary builds ./cmd/ipass once per test binary run.
-func ipassBinary(t *testing.T) string {
+func ipassBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(binDir, "ipass")
 	buildOnce.Do(func() {
@@ -107,7 +107,7 @@ type server struct {
 	addr    string
 }
 
-func newServer(t *testing.T, extra ...string) *server {
+func newServer(t testing.TB, extra ...string) *server {
 	t.Helper()
 	return newServerOn(t, "", "", extra...)
 }
@@ -115,7 +115,7 @@ func newServer(t *testing.T, extra ...string) *server {
 // newServerOn is newServer on database db ("" = a SQLite file in the
 // server's own data dir) with tenants file tenantsFile ("" = the spec
 // fixtures), so that several servers can share one database.
-func newServerOn(t *testing.T, db, tenantsFile string, extra ...string) *server {
+func newServerOn(t testing.TB, db, tenantsFile string, extra ...string) *server {
 	t.Helper()
 	root := moduleRoot(t)
 	dir := t.TempDir()
@@ -166,7 +166,7 @@ func (s *server) running() bool {
 	}
 }
 
-func (s *server) start(t *testing.T) {
+func (s *server) start(t testing.TB) {
 	t.Helper()
 	addrFile := filepath.Join(s.dir, "addr")
 	_ = os.Remove(addrFile) // a stale file from the previous start would point at a closed port
@@ -207,7 +207,7 @@ func (s *server) start(t *testing.T) {
 }
 
 // stop sends SIGTERM and requires a graceful exit with status 0.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	t.Helper()
 	if !s.running() {
 		t.Fatalf("server not running (exit: %v)", s.waitErr)
