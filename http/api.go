@@ -145,10 +145,12 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 		return ipass.Errorf(ipass.CodeInvalidSignature, "Signature: header is missing")
 	}
 	params, err := gateway.ParseSignatureHeader(sigHeader)
+	// Answer in the request's algorithm as soon as it is known, even when a
+	// later item of the header is what failed.
+	x.algorithm = params.Algorithm
 	if err != nil {
 		return gatewayError(err)
 	}
-	x.algorithm = params.Algorithm
 	// G7
 	key, ok := client.ActiveKey(string(params.Algorithm), params.KeyVersion)
 	if !ok {
@@ -174,7 +176,9 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	// requests queue for the database, and the rate limit must refill by
 	// when they came, or a burst would be measured as longer than it was.
 	now := x.arrived
-	if skew := now.Sub(at); skew > s.RequestTimeWindow || -skew > s.RequestTimeWindow {
+	// Compare instants, not a Sub result: Sub saturates for far-off times
+	// (year 9999, epoch-ms near 2^63), and negating the minimum Duration overflows.
+	if at.Before(now.Add(-s.RequestTimeWindow)) || at.After(now.Add(s.RequestTimeWindow)) {
 		return ipass.Errorf(ipass.CodeRequestTimeExpired,
 			"Request-Time: %s is outside the accepted window of ±%s around server time %s",
 			truncate(requestTime, 64), s.RequestTimeWindow, gateway.FormatTime(now))

@@ -68,11 +68,11 @@ type attackFixture struct {
 const (
 	// ghostPass is a well-formed passId that no pass has.
 	ghostPass = "2025010599999999999999999999999"
-	// aesTestKey and aesOtherKey are fixed so the "wrong key" outcome is
-	// deterministic (checked in encryptedCases).
 	textPlain = "text/plain; charset=UTF-8"
 )
 
+// aesTestKey and aesOtherKey are fixed so the "wrong key" outcome is
+// deterministic (checked in encryptedCases).
 var (
 	aesTestKey  = bytes.Repeat([]byte{0x11}, 32)
 	aesOtherKey = bytes.Repeat([]byte{0x22}, 32)
@@ -431,7 +431,9 @@ func (f *attackFixture) timeCases() []attackCase {
 			return req{path: qu, body: f.queryA(), requestTime: strconv.FormatInt(f.h.clock.Now().Add(d).UnixMilli(), 10)}
 		}
 	}
-	fixed := func(t string) func() req { return func() req { return req{path: qu, body: f.queryA(), requestTime: t} } }
+	fixed := func(t string) func() req {
+		return func() req { return req{path: qu, body: f.queryA(), requestTime: t} }
+	}
 	return []attackCase{
 		{name: "time/exactly 5 min old", lazy: at(-w), want: ipass.CodeSuccess, control: true},
 		{name: "time/5 min + 1 ms old", lazy: at(-w - time.Millisecond), want: ipass.CodeRequestTimeExpired, mention: "Request-Time"},
@@ -594,8 +596,12 @@ func (f *attackFixture) identifierCases() []attackCase {
 		put  func(v string) req
 	}
 	fields := []field{
-		{"merchantId", func(v string) req { return req{body: strings.Replace(f.upd(`,"status":"CLOSED"`), jsonString(merchantA), v, 1)} }},
-		{"userId", func(v string) req { return req{body: strings.Replace(f.upd(`,"status":"CLOSED"`), jsonString(user1), v, 1)} }},
+		{"merchantId", func(v string) req {
+			return req{body: strings.Replace(f.upd(`,"status":"CLOSED"`), jsonString(merchantA), v, 1)}
+		}},
+		{"userId", func(v string) req {
+			return req{body: strings.Replace(f.upd(`,"status":"CLOSED"`), jsonString(user1), v, 1)}
+		}},
 		{"openId", func(v string) req {
 			return req{body: `{"merchantId":"2160120036095023","openId":` + v + `,"passId":"` + f.member + `","status":"CLOSED"}`}
 		}},
@@ -696,6 +702,8 @@ func (f *attackFixture) encryptedQuery(aesKey []byte) encrypted {
 
 // wrap encrypts key to the server's encryption key with PKCS#1 v1.5, any length.
 func (f *attackFixture) wrap(key []byte) []byte {
+	// gateway.WrapKey refuses bad key sizes, which is what some cases send.
+	//lint:ignore SA1019 the wire protocol mandates PKCS#1 v1.5 key transport.
 	w, err := rsa.EncryptPKCS1v15(rand.Reader, f.h.server.encPub, key)
 	if err != nil {
 		panic(err)
@@ -773,8 +781,8 @@ func (f *attackFixture) typeCases() []attackCase {
 	cr := func(field, value string) attackCase {
 		return attackCase{name: "type/" + field + " " + value, req: req{path: pathOf("createPass"), body: createWith(field, value)}, want: ipass.CodeParamIllegal, mention: field}
 	}
-	up := func(field, extra string) attackCase {
-		return attackCase{name: "type/update " + extra, req: req{body: f.upd(extra)}, want: ipass.CodeParamIllegal, mention: field}
+	up := func(field, what, extra string) attackCase {
+		return attackCase{name: "type/update " + field + " " + what, req: req{body: f.upd(extra)}, want: ipass.CodeParamIllegal, mention: field}
 	}
 	return []attackCase{
 		{name: "type/merchantId object", req: req{path: qu, body: `{"merchantId":{"id":"2160120036095023"},"passId":"1"}`}, want: ipass.CodeParamIllegal, mention: "merchantId"},
@@ -801,12 +809,12 @@ func (f *attackFixture) typeCases() []attackCase {
 		{name: "type/dataInfo.lastChangedPoints text", req: req{path: pathOf("createPass"), body: createWith("dataInfo", `{"lastChangedPoints":"12abc"}`)}, want: ipass.CodeParamIllegal, mention: "lastChangedPoints"},
 		{name: "type/dataInfo.pointsProvider array", req: req{path: pathOf("createPass"), body: createWith("dataInfo", `{"pointsProvider":["ALIPAYHK"]}`)}, want: ipass.CodeParamIllegal, mention: "pointsProvider"},
 		{name: "type/update passId number", req: req{body: `{"merchantId":"2160120036095023","userId":"2160220037090534","passId":2995228480402564890018,"status":"CLOSED"}`}, want: ipass.CodeParamIllegal, mention: "passId"},
-		up("status", `,"status":["USED"]`),
-		up("updateDetailType", `,"status":"UPDATE","updateDetailType":1,"dataInfo":{"$points_en_US$":1}`),
-		up("bizDate", `,"status":"USED","bizDate":true`),
-		up("bizDate", `,"status":"USED","bizDate":"1735776000000.0"`),
-		up("passVerifyCode", `,"status":"CLOSED","passVerifyCode":123`),
-		up("templateCode", `,"status":"CLOSED","templateCode":{}`),
+		up("status", "array", `,"status":["USED"]`),
+		up("updateDetailType", "number", `,"status":"UPDATE","updateDetailType":1,"dataInfo":{"$points_en_US$":1}`),
+		up("bizDate", "boolean", `,"status":"USED","bizDate":true`),
+		up("bizDate", "decimal text", `,"status":"USED","bizDate":"1735776000000.0"`),
+		up("passVerifyCode", "number", `,"status":"CLOSED","passVerifyCode":123`),
+		up("templateCode", "object", `,"status":"CLOSED","templateCode":{}`),
 		{name: "type/query bizSerialId number", req: req{path: qu, body: `{"merchantId":"2160120036095023","bizSerialId":1111128828}`}, want: ipass.CodeParamIllegal, mention: "bizSerialId"},
 		{name: "type/query openId number", req: req{path: qu, body: `{"merchantId":"2160120036095023","passId":"` + f.member + `","openId":5}`}, want: ipass.CodeParamIllegal, mention: "openId"},
 	}
@@ -843,7 +851,9 @@ func (f *attackFixture) replayCases() []replayCase {
 				prepare()
 				return req{path: qu, body: body, requestTime: t, alg: alg, header: http.Header{"Signature": {a}}}
 			},
-			second: func() req { return req{path: qu, body: body, requestTime: t, alg: alg, header: http.Header{"Signature": {b}}} },
+			second: func() req {
+				return req{path: qu, body: body, requestTime: t, alg: alg, header: http.Header{"Signature": {b}}}
+			},
 		})
 	}
 	same := func(sig []byte) (string, string) {

@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -197,7 +198,11 @@ func testTenancy(t *testing.T, open opener) {
 	// One message per (op, code): B's merchant reads like an unknown one,
 	// B's pass like no pass, B's openId like a random one, B's template like
 	// a random code.
-	for key, byMsg := range messages {
+	for _, key := range slices.Sorted(maps.Keys(messages)) {
+		byMsg := messages[key]
+		for msg, who := range byMsg {
+			t.Logf("%s: %q (%d cells)", key, msg, len(who))
+		}
 		if len(byMsg) > 1 {
 			var lines []string
 			for msg, who := range byMsg {
@@ -262,7 +267,7 @@ func (tn *tenancy) provision(t *testing.T) {
 	h.keys[tnClientB+"/RSA256"] = h.keys[clientB+"/RSA256"]
 
 	for _, m := range []string{"A1", "A2", "B1"} {
-		serial := "s" + m + "-75"
+		serial := "s" + m + "-7501"
 		data := "shop " + m
 		if m == "B1" {
 			data = tnSecret
@@ -329,10 +334,10 @@ func normalise(msg, sent string) string {
 	type sub struct{ value, role string }
 	var subs []sub
 	for role, values := range map[string][]string{
-		"<merchant>": slices.Collect(mapValues(tnMerchant)),
-		"<template>": slices.Collect(mapValues(tnTemplate)),
+		"<merchant>": slices.Collect(maps.Values(tnMerchant)),
+		"<template>": slices.Collect(maps.Values(tnTemplate)),
 		"<user>":     {tnU1, tnU2},
-		"<openId>":   append(slices.Concat(slices.Collect(mapValues(tnOpenIDs[tnU1])), slices.Collect(mapValues(tnOpenIDs[tnU2]))), "ox-zzz"),
+		"<openId>":   append(slices.Concat(slices.Collect(maps.Values(tnOpenIDs[tnU1])), slices.Collect(maps.Values(tnOpenIDs[tnU2]))), "ox-zzz"),
 	} {
 		for _, v := range values {
 			subs = append(subs, sub{v, role})
@@ -352,16 +357,6 @@ func normalise(msg, sent string) string {
 		}
 	}
 	return msg
-}
-
-func mapValues(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for _, v := range m {
-			if !yield(v) {
-				return
-			}
-		}
-	}
 }
 
 // accept runs an accepted cell on a fresh pass and checks its effect.
