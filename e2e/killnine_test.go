@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"testing"
+
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
 // TestKillNineUnderLoad SIGKILLs a server in the middle of a write load, per
@@ -20,17 +22,15 @@ func TestKillNineUnderLoad(t *testing.T) {
 			l.finish() // each goroutine stops at its first unanswered request
 			t.Log(l.summary())
 			l.checkResponses(t)
-			if l.count("SUCCESS") < 60 {
-				t.Fatal("the load was not running when the server was killed")
-			}
 
 			srv.start(t)
-			l.checkDurable(t, openStore(t, dsn))
+			db := sqlstoretest.Open(t, dsn)
+			l.checkDurable(t, db)
 			// The restarted server reads and writes the same card.
 			c.call(t, srv.addr, "queryPass", queryBody(l.cardID), "SUCCESS")
 			c.call(t, srv.addr, "updatePass", pointsUpdate(l.cardID, loadMaxOps+1), "SUCCESS")
 			srv.stop(t)
-			checkIntegrity(t, dsn)
+			checkIntegrity(t, db)
 		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,8 +49,7 @@ var (
 	serverKeysOnce sync.Once
 	serverKeysErr  error
 	serverKeyArgs  []string
-	serverRSAPub   crypto.PublicKey
-	serverECCPub   crypto.PublicKey
+	serverRSAPub   crypto.PublicKey // verifies every response (all are RSA256 here)
 )
 
 // sharedServerKeyArgs returns --signing-key and --ecc-signing-key flags for
@@ -58,12 +58,10 @@ var (
 func sharedServerKeyArgs(t testing.TB) []string {
 	t.Helper()
 	serverKeysOnce.Do(func() {
-		var files []string
 		for _, k := range []struct {
 			alg  gateway.Algorithm
-			name string
-			pub  *crypto.PublicKey
-		}{{gateway.RSA256, "server-rsa.pem", &serverRSAPub}, {gateway.ECC224, "server-ecc.pem", &serverECCPub}} {
+			flag string
+		}{{gateway.RSA256, "--signing-key"}, {gateway.ECC224, "--ecc-signing-key"}} {
 			key, err := gateway.GenerateKey(k.alg)
 			if err != nil {
 				serverKeysErr = err
@@ -74,15 +72,16 @@ func sharedServerKeyArgs(t testing.TB) []string {
 				serverKeysErr = err
 				return
 			}
-			p := filepath.Join(binDir, k.name)
+			p := filepath.Join(binDir, "server-"+string(k.alg)+".pem")
 			if err := os.WriteFile(p, pem, 0o600); err != nil {
 				serverKeysErr = err
 				return
 			}
-			*k.pub = key.Public()
-			files = append(files, p)
+			if k.alg == gateway.RSA256 {
+				serverRSAPub = key.Public()
+			}
+			serverKeyArgs = append(serverKeyArgs, k.flag, p)
 		}
-		serverKeyArgs = []string{"--signing-key", files[0], "--ecc-signing-key", files[1]}
 	})
 	if serverKeysErr != nil {
 		t.Fatalf("server keys: %v", serverKeysErr)
@@ -163,12 +162,11 @@ func engines(t testing.TB) []engine {
 
 // startCluster starts n `ipass serve` processes on one database, each with
 // its own data dir and the shared server keys, one after the other.
-func startCluster(t testing.TB, dsn, tenantsFile string, n int, extra ...string) []*server {
+func startCluster(t testing.TB, dsn, tenantsFile string, n int) []*server {
 	t.Helper()
-	args := append(slices.Clone(sharedServerKeyArgs(t)), extra...)
 	var srvs []*server
 	for range n {
-		s := newServerOn(t, dsn, tenantsFile, args...)
+		s := newServerOn(t, dsn, tenantsFile, sharedServerKeyArgs(t)...)
 		s.start(t)
 		srvs = append(srvs, s)
 	}
@@ -199,24 +197,15 @@ func (s *server) kill(t testing.TB) {
 	}
 }
 
-// openStore opens the database the servers use, from the test process, to
-// read history and check integrity independently of the HTTP API.
-func openStore(t testing.TB, dsn string) *sqlstore.DB {
-	t.Helper()
-	return sqlstoretest.Open(t, dsn)
-}
-
-func checkIntegrity(t testing.TB, dsn string) {
+// checkIntegrity runs the store's own consistency check (SQLite's
+// integrity_check and foreign keys; on both engines, history 1..version per
+// pass) on a handle the test opened with sqlstoretest.Open.
+func checkIntegrity(t testing.TB, db *sqlstore.DB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := sqlstore.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatalf("open %s: %v", dsn, err)
-	}
-	defer db.Close()
 	if err := db.CheckIntegrity(ctx); err != nil {
-		t.Errorf("integrity check of %s: %v", dsn, err)
+		t.Errorf("integrity check: %v", err)
 	}
 }
 
@@ -306,7 +295,7 @@ func (c *apiClient) signAll(t testing.TB, op string, bodies []string) []*signedR
 	reqs := make([]*signedReq, len(bodies))
 	errs := make([]error, len(bodies))
 	var wg sync.WaitGroup
-	const workers = 4
+	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(bodies); i += workers {
@@ -343,7 +332,6 @@ type apiResp struct {
 	status  int
 	code    string
 	message string
-	header  http.Header
 	doc     map[string]any
 	tracer  string
 	at      time.Time // when it was read
@@ -422,7 +410,7 @@ func (c *apiClient) check(r *signedReq, status int, h http.Header, body []byte) 
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s\nHTTP %d %v\n%s", errBadResponse, r.path, fmt.Sprintf(format, args...), status, h, body)
 	}
-	a := &apiResp{status: status, header: h, tracer: h.Get("Tracer-Id"), at: time.Now()}
+	a := &apiResp{status: status, tracer: h.Get("Tracer-Id"), at: time.Now()}
 	sigs, times := h.Values("Signature"), h.Values("Response-Time")
 	if len(sigs) != 1 || len(times) != 1 {
 		return nil, bad("%d Signature and %d Response-Time headers, want one each", len(sigs), len(times))

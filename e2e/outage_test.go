@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the database
 )
 
@@ -116,11 +117,12 @@ func (pg *pgCluster) start(t *testing.T) {
 	}
 }
 
-// stop shuts the server down the way an operator restarting it would:
-// "fast" rolls back open transactions and disconnects every client.
-func (pg *pgCluster) stop(t *testing.T) {
+// stop shuts the server down in mode "fast" (rolls back open transactions
+// and disconnects every client, as an operator's restart does) or
+// "immediate" (no checkpoint: a crash, recovered from the WAL on start).
+func (pg *pgCluster) stop(t *testing.T, mode string) {
 	t.Helper()
-	if err := pg.ctl("-m", "fast", "stop"); err != nil {
+	if err := pg.ctl("-m", mode, "stop"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -170,9 +172,11 @@ func waitReadyz(t *testing.T, addr string, want int, limit time.Duration) time.D
 }
 
 // TestPostgresOutage stops and restarts PostgreSQL while a write load
-// flows: requests that fail get a signed UNKNOWN_EXCEPTION (HTTP 500, U),
-// /readyz is 503 while the database is down, the same server process
-// answers SUCCESS within 5 s of the database being back, and every change
+// flows, once as an operator would ("fast": transactions rolled back, clients
+// disconnected) and once as a crash ("immediate": recovery from the WAL on
+// start): requests that fail get a signed UNKNOWN_EXCEPTION (HTTP 500, U),
+// /readyz is 503 while the database is down, the same server process answers
+// SUCCESS within 5 s of the database being back, and every change
 // acknowledged before, during or after is in the database afterwards.
 func TestPostgresOutage(t *testing.T) {
 	pg := startPrivatePostgres(t)
@@ -186,55 +190,60 @@ func TestPostgresOutage(t *testing.T) {
 	defer l.finish()
 	l.waitAcks(t, 30)
 
-	pg.stop(t)
-	down := time.Now()
-	t.Logf("/readyz 503 %v after PostgreSQL stopped", waitReadyz(t, srv.addr, http.StatusServiceUnavailable, 5*time.Second))
-	// A request of our own, and the load's, fail with a signed U.
-	c.call(t, srv.addr, "queryPass", queryBody(l.cardID), "UNKNOWN_EXCEPTION")
-	for before := l.count("UNKNOWN_EXCEPTION"); l.count("UNKNOWN_EXCEPTION") < before+10; {
-		if time.Since(down) > 10*time.Second {
-			t.Fatalf("the load got no UNKNOWN_EXCEPTION while the database was down: %s", l.summary())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // down for a while, as a restart is
+	for _, mode := range []string{"fast", "immediate"} {
+		t.Run(mode, func(t *testing.T) {
+			pg.stop(t, mode)
+			down := time.Now()
+			t.Logf("/readyz 503 %v after PostgreSQL stopped", waitReadyz(t, srv.addr, http.StatusServiceUnavailable, 5*time.Second))
+			// A request of our own, and the load's, fail with a signed U.
+			c.call(t, srv.addr, "queryPass", queryBody(l.cardID), "UNKNOWN_EXCEPTION")
+			for before := l.count("UNKNOWN_EXCEPTION"); l.count("UNKNOWN_EXCEPTION") < before+10; {
+				if time.Since(down) > 10*time.Second {
+					t.Fatalf("the load got no UNKNOWN_EXCEPTION while the database was down: %s", l.summary())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond) // down for a while, as a restart is
 
-	pg.start(t)
-	back := time.Now()
-	t.Logf("PostgreSQL down for %v", back.Sub(down))
-	// Ask until SUCCESS: queries now, and the load's writes below.
-	var first time.Duration
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		resp, err := c.send(ctx, srv.addr, c.mustSign(t, "queryPass", queryBody(l.cardID)))
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.code == "SUCCESS" {
-			first = time.Since(back)
-			break
-		}
-		if time.Since(back) > 5*time.Second {
-			t.Fatalf("no SUCCESS within 5s of the database being back; last %v", resp)
-		}
-		time.Sleep(50 * time.Millisecond)
+			pg.start(t)
+			back := time.Now()
+			t.Logf("PostgreSQL down for %v", back.Sub(down))
+			// Ask until SUCCESS: queries here, the load's writes below.
+			var before []string // answers before the first SUCCESS
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				resp, err := c.send(ctx, srv.addr, c.mustSign(t, "queryPass", queryBody(l.cardID)))
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.code == "SUCCESS" {
+					break
+				}
+				before = append(before, resp.code)
+				if time.Since(back) > 5*time.Second {
+					t.Fatalf("no SUCCESS within 5s of the database being back; answers %v", before)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			t.Logf("first query SUCCESS %v after the database was back (answers before it: %v)", time.Since(back), before)
+			l.waitAcks(t, 30)
+			l.mu.Lock()
+			firstWrite := time.Duration(-1)
+			for _, s := range l.successes {
+				if s.sent.After(back) && (firstWrite < 0 || s.done.Sub(back) < firstWrite) {
+					firstWrite = s.done.Sub(back)
+				}
+			}
+			l.mu.Unlock()
+			t.Logf("first acknowledged write %v after the database was back", firstWrite)
+			if firstWrite < 0 || firstWrite > 5*time.Second {
+				t.Errorf("first acknowledged write %v after the database was back, want within 5s", firstWrite)
+			}
+			waitReadyz(t, srv.addr, http.StatusOK, 5*time.Second)
+			t.Logf("/readyz 200 at the latest %v after the database was back", time.Since(back))
+		})
 	}
-	t.Logf("first SUCCESS %v after the database was back", first)
-	l.waitAcks(t, 30)
-	l.mu.Lock()
-	firstWrite := time.Duration(-1)
-	for _, s := range l.successes {
-		if s.sent.After(back) && (firstWrite < 0 || s.done.Sub(back) < firstWrite) {
-			firstWrite = s.done.Sub(back)
-		}
-	}
-	l.mu.Unlock()
-	if firstWrite < 0 || firstWrite > 5*time.Second {
-		t.Errorf("first acknowledged write %v after the database was back, want within 5s", firstWrite)
-	}
-	waitReadyz(t, srv.addr, http.StatusOK, 5*time.Second)
-	t.Logf("/readyz 200 at the latest %v after the database was back", time.Since(back))
 
 	l.finish()
 	t.Log(l.summary())
@@ -243,11 +252,12 @@ func TestPostgresOutage(t *testing.T) {
 	firstErrors(t, l.transport) // every request must get a signed answer
 	for code := range l.codes {
 		if code != "SUCCESS" && code != "UNKNOWN_EXCEPTION" {
-			t.Errorf("result %s during the outage: want SUCCESS or UNKNOWN_EXCEPTION only (%v)", code, l.codes)
+			t.Errorf("result %s during the outages: want SUCCESS or UNKNOWN_EXCEPTION only (%v)", code, l.codes)
 		}
 	}
 	l.mu.Unlock()
 	srv.stop(t)
-	l.checkDurable(t, openStore(t, dsn))
-	checkIntegrity(t, dsn)
+	db := sqlstoretest.Open(t, dsn)
+	l.checkDurable(t, db)
+	checkIntegrity(t, db)
 }

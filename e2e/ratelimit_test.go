@@ -14,9 +14,11 @@ import (
 // with Retry-After, whether one process or two share the burst.
 func TestRateLimitBurst(t *testing.T) {
 	const (
-		limit   = 200
-		burst   = 250
-		maxOver = 20 // refill during a burst of up to 100 ms
+		limit    = 200
+		burst    = 250
+		maxOver  = 20 // refill during a burst of up to 100 ms
+		maxBurst = 100 * time.Millisecond
+		attempts = 3
 	)
 	for _, eng := range engines(t) {
 		t.Run(eng.name, func(t *testing.T) {
@@ -36,62 +38,25 @@ func TestRateLimitBurst(t *testing.T) {
 				{"two_processes", addrsOf(srvs)},
 			} {
 				t.Run(sc.name, func(t *testing.T) {
-					// Idle: a bucket refills completely in one second.
-					time.Sleep(1200 * time.Millisecond)
-					bodies := make([]string, burst)
-					for i := range bodies {
-						bodies[i] = query
-					}
-					reqs := c.signAll(t, "queryPass", bodies)
-					// Dial every connection first, so that the burst is
-					// only writes: its spread is then microseconds of
-					// goroutine start-up, not TCP handshakes.
-					conns := make([]net.Conn, burst)
-					for i := range conns {
-						conn, err := net.DialTimeout("tcp", sc.addrs[i%len(sc.addrs)], 5*time.Second)
-						if err != nil {
-							t.Fatal(err)
+					// A burst the client could not write within 100 ms (an
+					// overloaded machine) does not test the bound; it is
+					// repeated, a bounded number of times.
+					for attempt := 1; ; attempt++ {
+						got, spread := burstQueries(t, c, sc.addrs, query, burst)
+						t.Logf("%d requests over %d process(es): %v; all written within %v", burst, len(sc.addrs), got, spread)
+						if got["SUCCESS"]+got["REQUEST_TRAFFIC_EXCEED_LIMIT"] != burst {
+							t.Fatalf("results %v: want only SUCCESS and REQUEST_TRAFFIC_EXCEED_LIMIT", got)
 						}
-						defer conn.Close()
-						_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
-						conns[i] = conn
-					}
-					resps := make([]*apiResp, burst)
-					errs := make([]error, burst)
-					written := make([]time.Time, burst)
-					start := make(chan struct{})
-					var wg sync.WaitGroup
-					for i := range reqs {
-						wire := reqs[i].wire(sc.addrs[i%len(sc.addrs)])
-						wg.Go(func() {
-							<-start
-							if _, err := conns[i].Write(wire); err != nil {
-								errs[i] = err
-								return
+						if spread > maxBurst {
+							if attempt < attempts {
+								continue
 							}
-							written[i] = time.Now()
-							resps[i], errs[i] = c.readOn(conns[i], reqs[i])
-						})
-					}
-					t0 := time.Now()
-					close(start)
-					wg.Wait()
-					var spread, total time.Duration
-					for i := range written {
-						spread = max(spread, written[i].Sub(t0))
-						if resps[i] != nil {
-							total = max(total, resps[i].at.Sub(t0))
+							t.Fatalf("the client needed %v (> %v) to write each of %d bursts; cannot judge the bound", spread, maxBurst, attempts)
 						}
-					}
-					firstErrors(t, errs)
-					got := tally(resps, errs)
-					t.Logf("%d requests over %d process(es): %v; all written within %v, last answer after %v",
-						burst, len(sc.addrs), got, spread, total)
-					if got["SUCCESS"]+got["REQUEST_TRAFFIC_EXCEED_LIMIT"] != burst {
-						t.Errorf("results %v: want only SUCCESS and REQUEST_TRAFFIC_EXCEED_LIMIT", got)
-					}
-					if n := got["SUCCESS"]; n < limit || n > limit+maxOver {
-						t.Errorf("%d accepted, want %d to %d (writes spread over %v)", n, limit, limit+maxOver, spread)
+						if n := got["SUCCESS"]; n < limit || n > limit+maxOver {
+							t.Errorf("%d accepted, want %d to %d (burst written within %v)", n, limit, limit+maxOver, spread)
+						}
+						return
 					}
 				})
 			}
@@ -100,4 +65,54 @@ func TestRateLimitBurst(t *testing.T) {
 			}
 		})
 	}
+}
+
+// burstQueries waits for the client's bucket to be full, then sends n signed
+// queries at once, request i to addrs[i % len(addrs)], each on a connection
+// dialled in advance so that the burst is only writes. It returns the result
+// codes and how long after the start the last request was written.
+func burstQueries(t *testing.T, c *apiClient, addrs []string, query string, n int) (map[string]int, time.Duration) {
+	t.Helper()
+	time.Sleep(1200 * time.Millisecond) // idle: a bucket refills completely in one second
+	bodies := make([]string, n)
+	for i := range bodies {
+		bodies[i] = query
+	}
+	reqs := c.signAll(t, "queryPass", bodies)
+	conns := make([]net.Conn, n)
+	wires := make([][]byte, n)
+	for i := range conns {
+		conn, err := net.DialTimeout("tcp", addrs[i%len(addrs)], 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
+		conns[i], wires[i] = conn, reqs[i].wire(addrs[i%len(addrs)])
+	}
+	resps := make([]*apiResp, n)
+	errs := make([]error, n)
+	written := make([]time.Time, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() {
+			<-start
+			if _, err := conns[i].Write(wires[i]); err != nil {
+				errs[i] = err
+				return
+			}
+			written[i] = time.Now()
+			resps[i], errs[i] = c.readOn(conns[i], reqs[i])
+		})
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	var spread time.Duration
+	for _, w := range written {
+		spread = max(spread, w.Sub(t0))
+	}
+	firstErrors(t, errs)
+	return tally(resps, errs), spread
 }

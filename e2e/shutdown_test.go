@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
 // TestGracefulShutdownUnderLoad sends SIGTERM while requests are in flight:
@@ -13,7 +15,7 @@ import (
 // 0, connections attempted after must be refused, and nothing the server
 // carried out may have gone unanswered.
 func TestGracefulShutdownUnderLoad(t *testing.T) {
-	dsn := "sqlite:" + t.TempDir() + "/ipass.db"
+	dsn := sqlstoretest.NewSQLiteDSN(t)
 	srv := startCluster(t, dsn, writeTenants(t, 0, 0), 1)[0]
 	c := newAPIClient(t, client44ID)
 	// Eight creators and the updater keep nine requests queued for the
@@ -68,8 +70,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Error("no request was in flight at SIGTERM: the test proved nothing")
 	}
 
-	db := openStore(t, dsn)
+	db := sqlstoretest.Open(t, dsn)
 	l.checkDurable(t, db)
 	l.checkAllAnswered(t, db)
-	checkIntegrity(t, dsn)
+	checkIntegrity(t, db)
 }

@@ -24,8 +24,9 @@ type writeLoad struct {
 	addr   string
 	cardID string
 	prefix string // of the bizSerialIds of created passes
-	// keepGoing: after a transport error, pause and go on (an outage must
-	// not cost connections) rather than stop (the server is gone).
+	// keepGoing: after a transport error, pause and go on (the server is
+	// meant to be up; the error is recorded) instead of stopping (the
+	// server was killed or shut down).
 	keepGoing bool
 
 	stop     chan struct{}
@@ -51,7 +52,7 @@ const (
 	loadMaxTime = 60 * time.Second
 )
 
-// startWriteLoad creates the card and starts the updater and creators
+// startWriteLoad creates the card, then starts the updater and `creators`
 // creating goroutines.
 func startWriteLoad(t testing.TB, c *apiClient, addr, prefix string, creators int, keepGoing bool) *writeLoad {
 	t.Helper()

@@ -103,7 +103,7 @@ func testErrorCases(t *testing.T, open opener) {
 	before := h.snapshot()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := h.send(c.req)
+			r := h.in(t).send(c.req)
 			if r.code != c.want {
 				t.Fatalf("got %s (%s), want %s", r.code, r.message, c.want)
 			}
@@ -121,15 +121,18 @@ func testErrorCases(t *testing.T, open opener) {
 
 	t.Run("E13 Request-Time 6 minutes old", func(t *testing.T) {
 		old := h.clock.Now().Add(-6 * time.Minute).UTC().Format(time.RFC3339)
+		h := h.in(t)
 		h.must(h.send(req{body: valid, requestTime: old}), ipass.CodeRequestTimeExpired)
 	})
 	t.Run("E16 replay", func(t *testing.T) {
 		fixed := h.clock.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)
+		h := h.in(t)
 		body := upd(`,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":77}`)
 		h.must(h.send(req{body: body, requestTime: fixed}), ipass.CodeSuccess)
 		h.must(h.send(req{body: body, requestTime: fixed}), ipass.CodeRepeatRequest)
 	})
 	t.Run("E45 query by bizSerialId", func(t *testing.T) {
+		h := h.in(t)
 		r := h.must(h.op("queryPass", `{"merchantId":"2160120036095023","bizSerialId":"1111128828"}`), ipass.CodeSuccess)
 		if r.pass == nil || r.pass.PassID != member || r.pass.BizSerialID != "1111128828" {
 			t.Fatalf("E45: %+v", r.pass)
@@ -200,7 +203,7 @@ func testBadInput(t *testing.T, open opener) {
 	before := h.snapshot()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := h.send(c.req)
+			r := h.in(t).send(c.req)
 			if r.code != c.want {
 				t.Fatalf("got %s (%s), want %s", r.code, r.message, c.want)
 			}
@@ -213,6 +216,7 @@ func testBadInput(t *testing.T, open opener) {
 		t.Fatalf("rejected requests changed stored data")
 	}
 	t.Run("official Go SDK sends Content-Type twice", func(t *testing.T) {
+		h := h.in(t)
 		r := h.send(req{body: upd(points), header: http.Header{"Content-Type": {"application/json", "application/json; charset=UTF-8"}}})
 		h.must(r, ipass.CodeSuccess)
 	})

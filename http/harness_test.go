@@ -140,6 +140,14 @@ func mustPrivateKey(t testing.TB, path string) crypto.Signer {
 	return k
 }
 
+// in returns the harness reporting to t, for use inside a subtest: a
+// failure must belong to the subtest, not to the parent test.
+func (h *harness) in(t testing.TB) *harness {
+	c := *h
+	c.t = t
+	return &c
+}
+
 // req is one request to send; zero values mean "a correct request".
 type req struct {
 	path        string            // endpoint path; default updatePass

@@ -92,6 +92,20 @@ type Server struct {
 	keyCache sync.Map // provisioned public key text → crypto.PublicKey
 }
 
+// HTTPServer wraps the handler in the *http.Server `ipass serve` runs, with
+// the timeouts that keep slow or idle clients from pinning connections.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second, // slow-loris: headers must arrive promptly
+		ReadTimeout:       30 * time.Second, // a 1 MiB body needs no longer
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    TransportMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
+	}
+}
+
 // Drain marks the server as shutting down: /readyz answers 503 so load
 // balancers stop sending traffic while in-flight requests finish.
 func (s *Server) Drain() { s.draining.Store(true) }

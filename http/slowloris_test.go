@@ -24,18 +24,13 @@ func TestSlowloris(t *testing.T) {
 	}
 }
 
-// productionServer wraps handler like `ipass serve` does (cmd/ipass/serve.go),
-// except for ReadHeaderTimeout, shortened so the test need not wait 10 s.
-func productionServer(handler http.Handler, readHeaderTimeout time.Duration) *http.Server {
-	return &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: readHeaderTimeout, // serve.go: 10 s
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    ipasshttp.TransportMaxHeaderBytes,
-		ErrorLog:          log.New(io.Discard, "", 0),
-	}
+// productionServer is the *http.Server `ipass serve` runs, with
+// ReadHeaderTimeout shortened so the test need not wait 10 s.
+func productionServer(srv *ipasshttp.Server, readHeaderTimeout time.Duration) *http.Server {
+	hs := srv.HTTPServer()
+	hs.ReadHeaderTimeout = readHeaderTimeout
+	hs.ErrorLog = log.New(io.Discard, "", 0)
+	return hs
 }
 
 func testSlowloris(t *testing.T, open opener) {
@@ -53,7 +48,7 @@ func testSlowloris(t *testing.T, open opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := productionServer(h.srv.Handler(), readHeaderTimeout)
+	hs := productionServer(h.srv, readHeaderTimeout)
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
