@@ -27,6 +27,7 @@ type serveConfig struct {
 	demo              bool          // provision the demo tenant on a database with no clients; default true
 	logFormat         string        // text or json; default text
 	shutdownTimeout   time.Duration // how long in-flight requests may take to finish on SIGTERM; default 15s
+	drainDelay        time.Duration // on SIGTERM, how long /readyz says 503 before the listener closes; default 0
 	tlsCert           string        // PEM certificate chain; with tlsKey serves HTTPS; default none (HTTP)
 	tlsKey            string        // PEM private key for tlsCert; default none
 	maxBodyBytes      int64         // largest accepted request body; default 1 MiB (spec G3)
@@ -50,6 +51,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.demo, "demo", true, "on a database with no clients, create the demo tenant")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
+	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503 before closing the listener (set it to your load balancer's health-check interval)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the server speaks HTTPS")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
 	fs.StringVar(&c.prevEncryptionKey, "previous-encryption-key", "", "during a server key rotation: the old RSA encryption key `file`, still accepted for requests whose Encrypt keyVersion is --previous-server-key-version")
@@ -99,6 +101,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.prevEncryptionKey != "" && c.prevKeyVersion == c.serverKeyVersion {
 		return fmt.Errorf("--previous-server-key-version %d: must differ from --server-key-version", c.prevKeyVersion)
+	}
+	if c.drainDelay < 0 || c.shutdownTimeout <= 0 {
+		return fmt.Errorf("--drain-delay must not be negative and --shutdown-timeout must be positive")
 	}
 	if c.maxBodyBytes <= 0 {
 		return fmt.Errorf("--max-body-bytes %d: must be positive", c.maxBodyBytes)

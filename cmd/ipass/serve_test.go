@@ -183,3 +183,36 @@ func TestServeFirstStartAndRestart(t *testing.T) {
 	}
 	stop2()
 }
+
+// TestServeDrainDelay: after SIGTERM (context cancel) the server keeps
+// answering for --drain-delay with /readyz at 503, so a load balancer sees
+// it leave before connections are refused.
+func TestServeDrainDelay(t *testing.T) {
+	url, _, stop := startServe(t, filepath.Join(t.TempDir(), "data"), "--demo=false", "--drain-delay", "1500ms")
+	ready := func() int {
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			return -1
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := ready(); got != http.StatusOK {
+		t.Fatalf("/readyz before shutdown: %d", got)
+	}
+	done := make(chan int, 1)
+	go func() { done <- stop() }()
+	deadline := time.Now().Add(time.Second)
+	for ready() != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not turn 503 while draining")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got := ready(); got != -1 {
+		t.Fatalf("/readyz after shutdown answered %d; want connection refused", got)
+	}
+}
