@@ -933,19 +933,3 @@ func (f *attackFixture) sendChunked(r req) reply {
 	}
 	return h.sendRaw(req{method: http.MethodPost, path: r.path, clientID: clientA}, httpReq)
 }
-
-// sendRaw sends a hand-built request (what req cannot express) and
-// verifies the answer like h.send; r describes it for verification.
-func (h *harness) sendRaw(r req, httpReq *http.Request) reply {
-	h.t.Helper()
-	resp, err := http.DefaultClient.Do(httpReq)
-	if err != nil {
-		h.t.Fatalf("send: %v", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return h.verify(r, resp, raw)
-}

@@ -44,6 +44,30 @@ func createWith(field, value string) string {
 	return string(b)
 }
 
+// runRejected sends each case, checks its code and that its message names
+// the offending part, and that none of them changed stored data.
+func runRejected(t *testing.T, h *harness, cases []errorCase) {
+	t.Helper()
+	before := h.snapshot()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := h.in(t).send(c.req)
+			if r.code != c.want {
+				t.Fatalf("got %s (%s), want %s", r.code, r.message, c.want)
+			}
+			if c.mention != "" && !strings.Contains(r.message, c.mention) {
+				t.Fatalf("message %q does not name %q", r.message, c.mention)
+			}
+			if r.code == ipass.CodeMethodNotSupported && r.header.Get("Allow") != "POST" {
+				t.Fatalf("405 without Allow: POST: %v", r.header)
+			}
+		})
+	}
+	if after := h.snapshot(); after != before {
+		t.Fatalf("rejected requests changed stored data")
+	}
+}
+
 func testErrorCases(t *testing.T, open opener) {
 	h := newHarness(t, open(t))
 	member := createMember(t, h)
@@ -100,24 +124,7 @@ func testErrorCases(t *testing.T, open opener) {
 		{"E43 both points aliases", req{body: upd(`,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":1,"lastChangedPoints":"5","lastChangePoints":"6"}`)}, ipass.CodeParamIllegal, "lastChangePoints"},
 		{"E44 query without ids", req{path: pathOf("queryPass"), body: `{"merchantId":"2160120036095023"}`}, ipass.CodeParamIllegal, "passId"},
 	}
-	before := h.snapshot()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := h.in(t).send(c.req)
-			if r.code != c.want {
-				t.Fatalf("got %s (%s), want %s", r.code, r.message, c.want)
-			}
-			if c.mention != "" && !strings.Contains(r.message, c.mention) {
-				t.Fatalf("message %q does not name %q", r.message, c.mention)
-			}
-			if c.req.method == http.MethodGet && r.header.Get("Allow") != "POST" {
-				t.Fatalf("405 without Allow: POST: %v", r.header)
-			}
-		})
-	}
-	if after := h.snapshot(); after != before {
-		t.Fatalf("rejected requests changed stored data")
-	}
+	runRejected(t, h, cases)
 
 	t.Run("E13 Request-Time 6 minutes old", func(t *testing.T) {
 		old := h.clock.Now().Add(-6 * time.Minute).UTC().Format(time.RFC3339)
@@ -200,21 +207,7 @@ func testBadInput(t *testing.T, open opener) {
 		{"another client's key", req{body: upd(points), signAs: clientB + "/RSA256"}, ipass.CodeInvalidSignature, ""},
 		{"RSA signature as ECC224", req{body: upd(points), alg: gateway.ECC224, signAs: clientA + "/RSA256"}, ipass.CodeInvalidSignature, ""},
 	}
-	before := h.snapshot()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := h.in(t).send(c.req)
-			if r.code != c.want {
-				t.Fatalf("got %s (%s), want %s", r.code, r.message, c.want)
-			}
-			if c.mention != "" && !strings.Contains(r.message, c.mention) {
-				t.Fatalf("message %q does not name %q", r.message, c.mention)
-			}
-		})
-	}
-	if after := h.snapshot(); after != before {
-		t.Fatalf("rejected requests changed stored data")
-	}
+	runRejected(t, h, cases)
 	t.Run("official Go SDK sends Content-Type twice", func(t *testing.T) {
 		h := h.in(t)
 		r := h.send(req{body: upd(points), header: http.Header{"Content-Type": {"application/json", "application/json; charset=UTF-8"}}})

@@ -286,6 +286,13 @@ func (h *harness) send(r req) reply {
 		h.t.Fatal(err)
 	}
 	httpReq.Header = hdr
+	return h.sendRaw(r, httpReq)
+}
+
+// sendRaw sends a hand-built request (what req cannot express) and
+// verifies the answer like h.send; r describes it for verification.
+func (h *harness) sendRaw(r req, httpReq *http.Request) reply {
+	h.t.Helper()
 	resp, err := http.DefaultClient.Do(httpReq)
 	if err != nil {
 		h.t.Fatalf("send: %v", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -30,25 +29,14 @@ Flags:
 
 func runKeygen(_ context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	alg := fs.String("algorithm", string(gateway.RSA256), "RSA256 (RSA 2048) or ECC224 (ECDSA P-224)")
 	out := fs.String("out", "", "file name `PREFIX` of the three files (required)")
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, keygenUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, keygenUsage, args); !ok {
+		return code
 	}
 	fail := func(code int, format string, args ...any) int {
 		fmt.Fprintf(e.stderr, "ipass keygen: "+format+"\n", args...)
 		return code
-	}
-	if fs.NArg() > 0 {
-		return fail(exitUsage, "unexpected argument %q", fs.Arg(0))
 	}
 	if *out == "" {
 		return fail(exitUsage, "--out PREFIX is required")

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -74,4 +76,26 @@ func usage(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "\nRun `ipass COMMAND --help` for the flags of a command.")
+}
+
+// parseFlags gives fs its usage text, parses args and refuses positional
+// arguments. ok = false means stop with code: exitOK after --help, exitUsage
+// after a flag error (flag has reported it) or a stray argument.
+func parseFlags(e *env, fs *flag.FlagSet, usage string, args []string) (code int, ok bool) {
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "ipass %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage, false
+	}
+	return exitOK, true
 }

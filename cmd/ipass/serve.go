@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,19 +31,8 @@ func init() {
 func runServe(ctx context.Context, e *env, args []string) int {
 	var cfg serveConfig
 	fs := cfg.flagSet(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: ipass serve [flags]\n\nRuns the open-API server. Every flag can also be given as IPASS_<FLAG_IN_UPPER_SNAKE> (the flag wins).\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "ipass serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(e, fs, "Usage: ipass serve [flags]\n\nRuns the open-API server. Every flag can also be given as IPASS_<FLAG_IN_UPPER_SNAKE> (the flag wins).\n\nFlags:\n", args); !ok {
+		return code
 	}
 	if err := applyEnv(fs, e.getenv); err != nil {
 		fmt.Fprintf(e.stderr, "ipass serve: %v\n", err)

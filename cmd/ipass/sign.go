@@ -95,29 +95,18 @@ func readInput(e *env, name string) ([]byte, error) {
 
 func runSign(_ context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	var parts messageParts
 	keyFile := fs.String("key", "", "private key `FILE` (PEM or base64 DER: PKCS#8, PKCS#1 or SEC 1)")
 	keyVersion := fs.Int("key-version", 1, "keyVersion written in the header; negative leaves it out (the receiver then uses the latest key)")
 	algorithm := fs.String("algorithm", "", "RSA256 or ECC224 (default: from the key)")
 	verbose := fs.Bool("verbose", false, "also print the content signed, on stderr")
 	parts.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, signUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, signUsage, args); !ok {
+		return code
 	}
 	usageErr := func(format string, args ...any) int {
 		fmt.Fprintf(e.stderr, "ipass sign: "+format+"\n", args...)
 		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *keyFile == "" {
 		return usageErr("--key is required")

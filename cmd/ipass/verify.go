@@ -44,28 +44,17 @@ Flags:
 
 func runVerify(_ context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	var parts messageParts
 	keyFile := fs.String("public-key", "", "public key `FILE` (PEM or base64 DER: SPKI or PKCS#1)")
 	header := fs.String("signature", "", "the Signature header `value` as received (a leading \"Signature:\" is ignored)")
 	verbose := fs.Bool("verbose", false, "print the content, algorithm, key version and fingerprint also when valid")
 	parts.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, verifyUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, verifyUsage, args); !ok {
+		return code
 	}
 	usageErr := func(format string, args ...any) int {
 		fmt.Fprintf(e.stderr, "ipass verify: "+format+"\n", args...)
 		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "signature" })
