@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,27 +14,6 @@ import (
 
 const adminFixtures = "../../tenants/testdata/spec-fixtures.yaml"
 
-// adminResult is what one in-process `ipass` run printed and returned.
-type adminResult struct {
-	stdout, stderr string
-	code           int
-}
-
-// adminRun runs `ipass args...` in-process with the given stdin and
-// environment (nothing is read from the real environment).
-func adminRun(tb testing.TB, stdin string, environ map[string]string, args ...string) adminResult {
-	tb.Helper()
-	var out, errOut bytes.Buffer
-	e := &env{
-		stdin:  strings.NewReader(stdin),
-		stdout: &out,
-		stderr: &errOut,
-		getenv: func(k string) string { return environ[k] },
-	}
-	code := run(context.Background(), e, args)
-	return adminResult{out.String(), errOut.String(), code}
-}
-
 // adminTempDB returns the DSN of a new SQLite database in a temp dir.
 func adminTempDB(tb testing.TB) string {
 	tb.Helper()
@@ -44,9 +21,9 @@ func adminTempDB(tb testing.TB) string {
 }
 
 // mustAdmin runs the command and fails the test unless it exits 0.
-func mustAdmin(tb testing.TB, stdin string, args ...string) adminResult {
+func mustAdmin(tb testing.TB, stdin string, args ...string) cliResult {
 	tb.Helper()
-	r := adminRun(tb, stdin, nil, args...)
+	r := cliRun(tb, stdin, nil, args...)
 	if r.code != exitOK {
 		tb.Fatalf("ipass %s: exit %d\nstderr: %s", strings.Join(args, " "), r.code, r.stderr)
 	}
@@ -225,7 +202,7 @@ merchants:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := adminRun(t, "", nil, "admin", "apply", "-f", tt.file, "--db", db)
+			r := cliRun(t, "", nil, "admin", "apply", "-f", tt.file, "--db", db)
 			if r.code != exitFailure {
 				t.Errorf("exit %d, want %d", r.code, exitFailure)
 			}
@@ -251,7 +228,7 @@ func TestAdminInvalidFileCreatesNoDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbPath := filepath.Join(dir, "data", "ipass.db")
-	r := adminRun(t, "", nil, "admin", "apply", "-f", file, "--db", "sqlite:"+dbPath)
+	r := cliRun(t, "", nil, "admin", "apply", "-f", file, "--db", "sqlite:"+dbPath)
 	if r.code != exitFailure || !strings.Contains(r.stderr, "users[0].userId: is empty") {
 		t.Errorf("exit %d, stderr %q; want 1 naming users[0].userId", r.code, r.stderr)
 	}
@@ -264,14 +241,14 @@ func TestAdminDBFromEnvironment(t *testing.T) {
 	envDB, flagDB := adminTempDB(t), adminTempDB(t)
 	environ := map[string]string{"IPASS_DB": envDB}
 
-	if r := adminRun(t, "", environ, "admin", "apply", "-f", adminFixtures); r.code != exitOK {
+	if r := cliRun(t, "", environ, "admin", "apply", "-f", adminFixtures); r.code != exitOK {
 		t.Fatalf("apply with IPASS_DB: exit %d: %s", r.code, r.stderr)
 	}
-	if r := adminRun(t, "", nil, "admin", "export", "--db", envDB); !strings.Contains(r.stdout, "2110200000000044") {
+	if r := cliRun(t, "", nil, "admin", "export", "--db", envDB); !strings.Contains(r.stdout, "2110200000000044") {
 		t.Errorf("apply did not use IPASS_DB: its database exports %q", r.stdout)
 	}
 	// The flag wins over the environment.
-	if r := adminRun(t, "", environ, "admin", "export", "--db", flagDB); r.code != exitOK || strings.Contains(r.stdout, "clientId") {
+	if r := cliRun(t, "", environ, "admin", "export", "--db", flagDB); r.code != exitOK || strings.Contains(r.stdout, "clientId") {
 		t.Errorf("export --db with IPASS_DB set: exit %d, %q; want the (empty) --db database", r.code, r.stdout)
 	}
 }
@@ -296,7 +273,7 @@ func TestAdminUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := adminRun(t, "", nil, tt.args...)
+			r := cliRun(t, "", nil, tt.args...)
 			if r.code != tt.code {
 				t.Errorf("exit %d, want %d", r.code, tt.code)
 			}
