@@ -64,10 +64,20 @@ func writeCanonical(buf *bytes.Buffer, v any) {
 }
 
 func writeString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
+	b, _ := MarshalJSON(s) // a string always encodes
+	buf.Write(b)
+}
+
+// MarshalJSON is json.Marshal without HTML escaping: stored data, messages
+// and bodies a merchant wrote should read as written, <, > and & included.
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)           // a string always encodes
-	buf.Truncate(buf.Len() - 1) // Encode appends a newline
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // canonicalNumber gives every JSON number text of one value the same form:

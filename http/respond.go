@@ -1,8 +1,6 @@
 package http
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
@@ -44,7 +42,7 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	if err == nil {
 		env.PassID, env.Pass = x.passID, x.pass
 	}
-	body, mErr := marshalJSON(env)
+	body, mErr := ipass.MarshalJSON(env)
 	if mErr != nil {
 		s.logger().Error("marshal response", "tracer_id", x.tracerID, "err", mErr)
 		code = ipass.CodeUnknownException
@@ -109,18 +107,6 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	}
 	w.WriteHeader(code.HTTPStatus())
 	_, _ = w.Write(body)
-}
-
-// marshalJSON encodes v without HTML escaping (messages may quote <, >, &)
-// and without the encoder's trailing newline.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func capMessage(m string) string {

@@ -11,16 +11,10 @@ import (
 	"github.com/ipass-dev/ipass"
 )
 
-// marshalJSON encodes v like json.Marshal but leaves <, > and & alone: the
-// text is stored, not embedded in HTML, and should read as it was written.
+// marshalJSON is ipass.MarshalJSON as the text the store keeps.
 func marshalJSON(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	b, err := ipass.MarshalJSON(v)
+	return string(b), err
 }
 
 // encodeDataInfo writes d as a JSON object whose values are the exact bytes

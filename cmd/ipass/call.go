@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ipass-dev/ipass"
 	"io"
 	"net/http"
 	"sort"
@@ -355,7 +356,7 @@ func setFields(body []byte, sets []string) ([]byte, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("%q: want NAME=VALUE", s)
 		}
-		v, err := marshalNoEscape(value)
+		v, err := ipass.MarshalJSON(value)
 		if err != nil {
 			return nil, err
 		}
@@ -372,7 +373,7 @@ func setFields(body []byte, sets []string) ([]byte, error) {
 		if i > 0 {
 			out.WriteByte(',')
 		}
-		k, err := marshalNoEscape(m.key)
+		k, err := ipass.MarshalJSON(m.key)
 		if err != nil {
 			return nil, err
 		}
@@ -384,18 +385,6 @@ func setFields(body []byte, sets []string) ([]byte, error) {
 	}
 	out.WriteByte('}')
 	return out.Bytes(), nil
-}
-
-// marshalNoEscape encodes v as JSON without escaping <, > and &, which
-// would needlessly change what the merchant wrote.
-func marshalNoEscape(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // topLevelField returns one top-level field of a JSON object for printing:
