@@ -1,0 +1,57 @@
+package http_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
+)
+
+// lockedBuffer collects log output written from server goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) Bytes() []byte               { l.mu.Lock(); defer l.mu.Unlock(); return bytes.Clone(l.b.Bytes()) }
+
+// TestOneLogLinePerRequest: each request logs exactly one "request" line
+// carrying the Tracer-Id sent back, the Client-Id, path, resultCode and duration.
+func TestOneLogLinePerRequest(t *testing.T) {
+	h := newHarness(t, sqlstoretest.OpenSQLite(t))
+	var logs lockedBuffer
+	h.srv.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+
+	replies := []reply{
+		h.op("createPass", createBody8_1),
+		h.op("queryPass", `{"merchantId":"2160400000000022","passId":"1"}`),
+	}
+	var lines []map[string]any
+	for _, raw := range bytes.Split(bytes.TrimSpace(logs.Bytes()), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("log line is not JSON: %s", raw)
+		}
+		if m["msg"] == "request" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != len(replies) {
+		t.Fatalf("%d request log lines for %d requests:\n%s", len(lines), len(replies), logs.Bytes())
+	}
+	wantCodes := []ipass.Code{ipass.CodeSuccess, ipass.CodeAccessDenied}
+	for i, line := range lines {
+		if line["tracer_id"] != replies[i].header.Get("Tracer-Id") || line["client_id"] != clientA ||
+			line["result_code"] != string(wantCodes[i]) || line["path"] == "" {
+			t.Fatalf("log line %d = %v; reply Tracer-Id %s code %s", i, line, replies[i].header.Get("Tracer-Id"), replies[i].code)
+		}
+		if _, ok := line["duration_ms"].(float64); !ok {
+			t.Fatalf("log line %d has no duration: %v", i, line)
+		}
+	}
+}
