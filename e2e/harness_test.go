@@ -70,13 +70,24 @@ func requireOpenSSL(t *testing.T) {
 	}
 }
 
-// ipassBinary builds ./cmd/ipass once per test binary run.
+// ipassBinary builds ./cmd/ipass once per test binary run. It is the
+// production build: a -race in GOFLAGS is dropped, because the load,
+// rate-limit and outage tests measure the server's timing, and the race
+// detector makes it several times slower. The server code runs under the
+// race detector in-process (packages http, client, cmd/ipass).
 func ipassBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(binDir, "ipass")
 	buildOnce.Do(func() {
 		cmd := exec.Command("go", "build", "-o", bin, "./cmd/ipass")
 		cmd.Dir = moduleRoot(t)
+		var goflags []string
+		for _, f := range strings.Fields(os.Getenv("GOFLAGS")) {
+			if f != "-race" && f != "-race=true" {
+				goflags = append(goflags, f)
+			}
+		}
+		cmd.Env = append(os.Environ(), "GOFLAGS="+strings.Join(goflags, " "))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/ipass: %v\n%s", err, out)
 		}

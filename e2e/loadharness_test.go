@@ -161,12 +161,13 @@ func engines(t testing.TB) []engine {
 }
 
 // startCluster starts n `ipass serve` processes on one database, each with
-// its own data dir and the shared server keys, one after the other.
-func startCluster(t testing.TB, dsn, tenantsFile string, n int) []*server {
+// its own data dir, the shared server keys and any extra flags, one after
+// the other.
+func startCluster(t testing.TB, dsn, tenantsFile string, n int, extra ...string) []*server {
 	t.Helper()
 	var srvs []*server
 	for range n {
-		s := newServerOn(t, dsn, tenantsFile, sharedServerKeyArgs(t)...)
+		s := newServerOn(t, dsn, tenantsFile, append(sharedServerKeyArgs(t), extra...)...)
 		s.start(t)
 		srvs = append(srvs, s)
 	}
