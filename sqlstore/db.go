@@ -49,6 +49,7 @@ type DB struct {
 	r      *sql.DB // reads
 	w      *sql.DB // writes; the same pool as r on PostgreSQL
 	logger *slog.Logger
+	hub    *changeHub // wallet wake-ups (changes.go)
 }
 
 // The interfaces *DB implements.
@@ -72,7 +73,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger}
+	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger, hub: newChangeHub()}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -82,6 +83,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 
 // Close closes the connection pools.
 func (db *DB) Close() error {
+	db.hub.cancel()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
