@@ -120,4 +120,3 @@ func TestCodeSVG(t *testing.T) {
 		})
 	}
 }
-
