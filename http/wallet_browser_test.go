@@ -21,51 +21,6 @@ import (
 // page within this long, without a reload (docs/wallet.md "Live").
 const liveWithin = time.Second
 
-// js evaluates expr in the tab and returns its value.
-func js[T any](t testing.TB, ctx context.Context, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// waitFor polls the JavaScript predicate until it is true or timeout passes.
-func waitFor(t testing.TB, ctx context.Context, what, predicate string, timeout time.Duration) {
-	t.Helper()
-	start := time.Now()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
-		chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-	if err != nil {
-		t.Fatalf("%s: not seen within %s (%v); page:\n%s", what, timeout, err, js[string](t, ctx, `document.body.innerText`))
-	}
-	t.Logf("%s: seen after %s", what, time.Since(start).Round(time.Millisecond))
-}
-
-func open(t testing.TB, ctx context.Context, url string) {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-		t.Fatalf("navigate %s: %v", url, err)
-	}
-	// The script has connected its event stream once the live marker shows.
-	waitFor(t, ctx, "event stream connected", `!!document.querySelector('[data-live]') && !document.querySelector('[data-live]').hidden`, 10*time.Second)
-}
-
-// sel is a CSS selector for the pass element of passID, optionally inside a tab.
-func sel(tab, passID string) string {
-	s := fmt.Sprintf(`[data-pass-id="%s"]`, passID)
-	if tab != "" {
-		s = fmt.Sprintf(`[data-tab="%s"] %s`, tab, s)
-	}
-	return s
-}
-
-// text is a JavaScript expression for the text of the first match of css.
-func text(css string) string {
-	return fmt.Sprintf(`(document.querySelector(%q)||{}).textContent`, css)
-}
-
 // TestWalletInBrowser drives the wallet pages in headless chromium through
 // the DOM contract of docs/wallet.md: one server, one browser, one tab per
 // scenario.
@@ -78,12 +33,12 @@ func TestWalletInBrowser(t *testing.T) {
 
 	t.Run("DemoCardInBothLocales", func(t *testing.T) {
 		ctx := browsertest.Tab(t)
-		open(t, ctx, link)
-		card := sel("active", cardID)
+		browsertest.OpenWallet(t, ctx, link)
+		card := browsertest.PassSelector("active", cardID)
 		for _, c := range []struct{ expr, want string }{
-			{text(card + ` [data-field="points"]`), "100"},
-			{text(card + ` [data-field="level"]`), "Silver Card"},
-			{text(card + ` .pass-title`), "Member card"},
+			{browsertest.Text(card + ` [data-field="points"]`), "100"},
+			{browsertest.Text(card + ` [data-field="level"]`), "Silver Card"},
+			{browsertest.Text(card + ` .pass-title`), "Member card"},
 			{fmt.Sprintf(`document.querySelector(%q).getAttribute("data-status")`, card), "ACTIVE"},
 			{fmt.Sprintf(`document.querySelector(%q).getAttribute("data-kind")`, card), "CARD"},
 			{fmt.Sprintf(`document.querySelector(%q).getAttribute("data-version")`, card), "1"},
@@ -91,18 +46,18 @@ func TestWalletInBrowser(t *testing.T) {
 			{fmt.Sprintf(`String(document.querySelectorAll(%q).length)`, card+" [data-code-value] svg.qr"), "1"},
 			{`document.documentElement.lang`, "en-US"},
 		} {
-			if got := js[string](t, ctx, c.expr); got != c.want {
+			if got := browsertest.Eval[string](t, ctx, c.expr); got != c.want {
 				t.Errorf("%s = %q, want %q", c.expr, got, c.want)
 			}
 		}
 		browsertest.Screenshot(t, ctx, "wallet-en_US")
 		// Follow the language switch.
-		open(t, ctx, js[string](t, ctx, `document.querySelector('a[data-lang="zh_HK"]').href`))
-		waitFor(t, ctx, "page in zh_HK", fmt.Sprintf(`document.documentElement.lang === "zh-HK" && %s === "銀卡"`, text(card+` [data-field="level"]`)), 10*time.Second)
-		if got := js[string](t, ctx, text(card+" .pass-title")); got != "會員卡" {
+		browsertest.OpenWallet(t, ctx, browsertest.Eval[string](t, ctx, `document.querySelector('a[data-lang="zh_HK"]').href`))
+		browsertest.WaitFor(t, ctx, "page in zh_HK", fmt.Sprintf(`document.documentElement.lang === "zh-HK" && %s === "銀卡"`, browsertest.Text(card+` [data-field="level"]`)), 10*time.Second)
+		if got := browsertest.Eval[string](t, ctx, browsertest.Text(card+" .pass-title")); got != "會員卡" {
 			t.Errorf("zh_HK title = %q, want 會員卡", got)
 		}
-		if got := js[string](t, ctx, text(card+` [data-field="points"]`)); got != "100" {
+		if got := browsertest.Eval[string](t, ctx, browsertest.Text(card+` [data-field="points"]`)); got != "100" {
 			t.Errorf("zh_HK points = %q, want 100", got)
 		}
 		browsertest.Screenshot(t, ctx, "wallet-zh_HK")
@@ -110,16 +65,16 @@ func TestWalletInBrowser(t *testing.T) {
 
 	t.Run("LiveUpdateWithoutReload", func(t *testing.T) {
 		ctx := browsertest.Tab(t)
-		open(t, ctx, link)
-		js[any](t, ctx, `window.__notReloaded = 42`)
+		browsertest.OpenWallet(t, ctx, link)
+		browsertest.Eval[any](t, ctx, `window.__notReloaded = 42`)
 		s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cardID, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
 			DataInfo: client.DataInfo{"$points_en_US$": 19999, "$points_zh_HK$": 19999, "billNo": "B-20250101-1", "lastChangedPoints": "19899"}})
 		// The deadline starts after the SDK returned, i.e. after the commit.
-		waitFor(t, ctx, "points 19999 on the open page", fmt.Sprintf(`%s === "19999"`, text(sel("active", cardID)+` [data-field="points"]`)), liveWithin)
-		if got := js[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
+		browsertest.WaitFor(t, ctx, "points 19999 on the open page", fmt.Sprintf(`%s === "19999"`, browsertest.Text(browsertest.PassSelector("active", cardID)+` [data-field="points"]`)), liveWithin)
+		if got := browsertest.Eval[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
 			t.Errorf("the page was reloaded (marker %d)", got)
 		}
-		if got := js[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).getAttribute("data-version")`, sel("", cardID))); got != "2" {
+		if got := browsertest.Eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).getAttribute("data-version")`, browsertest.PassSelector("", cardID))); got != "2" {
 			t.Errorf("data-version = %s, want 2", got)
 		}
 	})
@@ -132,9 +87,9 @@ func TestWalletInBrowser(t *testing.T) {
 		ctx := browsertest.Tab(t)
 		expiresIn := 8 * time.Second // long enough to see it active first on a loaded machine
 		expiring := s.ticket(t, holder, "Expiring ticket", time.Now().Add(expiresIn))
-		open(t, ctx, link+"?lang=en_US")
+		browsertest.OpenWallet(t, ctx, link+"?lang=en_US")
 		for _, id := range []string{used, refunded, closed, terminated, expiring} {
-			if !js[bool](t, ctx, fmt.Sprintf(`!!document.querySelector(%q)`, sel("active", id))) {
+			if !browsertest.Eval[bool](t, ctx, fmt.Sprintf(`!!document.querySelector(%q)`, browsertest.PassSelector("active", id))) {
 				t.Fatalf("pass %s not in the active tab at first", id)
 			}
 		}
@@ -145,41 +100,41 @@ func TestWalletInBrowser(t *testing.T) {
 		for _, c := range []struct{ id, status, badge string }{
 			{used, "USED", "Used"}, {refunded, "REFUND", "Refunded"}, {terminated, "CLOSED", "Terminated"},
 		} {
-			css := sel("inactive", c.id)
-			waitFor(t, ctx, c.status+" pass in Used / Expired", fmt.Sprintf(`!!document.querySelector(%q) && document.querySelector(%q).getAttribute("data-status") === %q && %s === %q`,
-				css, css, c.status, text(css+" [data-badge]"), c.badge), liveWithin)
+			css := browsertest.PassSelector("inactive", c.id)
+			browsertest.WaitFor(t, ctx, c.status+" pass in Used / Expired", fmt.Sprintf(`!!document.querySelector(%q) && document.querySelector(%q).getAttribute("data-status") === %q && %s === %q`,
+				css, css, c.status, browsertest.Text(css+" [data-badge]"), c.badge), liveWithin)
 		}
-		waitFor(t, ctx, "CLOSED ticket gone", fmt.Sprintf(`!document.querySelector(%q)`, sel("", closed)), liveWithin)
+		browsertest.WaitFor(t, ctx, "CLOSED ticket gone", fmt.Sprintf(`!document.querySelector(%q)`, browsertest.PassSelector("", closed)), liveWithin)
 		// No API call: the page moves the pass when its endDate passes.
-		css := sel("inactive", expiring)
-		waitFor(t, ctx, "expired ticket in Used / Expired", fmt.Sprintf(`!!document.querySelector(%q) && document.querySelector(%q).getAttribute("data-status") === "EXPIRED" && %s === "Expired"`,
-			css, css, text(css+" [data-badge]")), expiresIn+liveWithin)
-		js[any](t, ctx, `document.getElementById("inactive").scrollIntoView()`)
+		css := browsertest.PassSelector("inactive", expiring)
+		browsertest.WaitFor(t, ctx, "expired ticket in Used / Expired", fmt.Sprintf(`!!document.querySelector(%q) && document.querySelector(%q).getAttribute("data-status") === "EXPIRED" && %s === "Expired"`,
+			css, css, browsertest.Text(css+" [data-badge]")), expiresIn+liveWithin)
+		browsertest.Eval[any](t, ctx, `document.getElementById("inactive").scrollIntoView()`)
 		browsertest.Screenshot(t, ctx, "wallet-both-tabs")
 
-		open(t, ctx, link+"/passes/"+closed+"?lang=en_US")
-		if got := js[string](t, ctx, text("[data-removed]")); got != "This pass was removed from the wallet." {
+		browsertest.OpenWallet(t, ctx, link+"/passes/"+closed+"?lang=en_US")
+		if got := browsertest.Eval[string](t, ctx, browsertest.Text("[data-removed]")); got != "This pass was removed from the wallet." {
 			t.Errorf("detail of the CLOSED ticket says %q", got)
 		}
-		if js[bool](t, ctx, `!!document.querySelector("[data-pass-id]") || document.body.innerText.includes("Closed ticket")`) {
+		if browsertest.Eval[bool](t, ctx, `!!document.querySelector("[data-pass-id]") || document.body.innerText.includes("Closed ticket")`) {
 			t.Error("detail of the CLOSED ticket shows face data")
 		}
 	})
 
 	t.Run("DetailListsEveryVersion", func(t *testing.T) {
 		ctx := browsertest.Tab(t)
-		open(t, ctx, link+"/passes/"+cardID+"?lang=en_US")
-		got := js[[]string](t, ctx, `[...document.querySelectorAll("[data-history-version]")].map(e => e.getAttribute("data-history-version"))`)
+		browsertest.OpenWallet(t, ctx, link+"/passes/"+cardID+"?lang=en_US")
+		got := browsertest.Eval[[]string](t, ctx, `[...document.querySelectorAll("[data-history-version]")].map(e => e.getAttribute("data-history-version"))`)
 		if !slices.Equal(got, []string{"2", "1"}) {
 			t.Fatalf("history versions %v, want [2 1] (newest first)", got)
 		}
-		v2 := js[string](t, ctx, text(`[data-history-version="2"]`))
+		v2 := browsertest.Eval[string](t, ctx, browsertest.Text(`[data-history-version="2"]`))
 		for _, want := range []string{"Points", "100", "19999", "B-20250101-1", "UPDATE_MEMBER_CARD"} {
 			if !strings.Contains(v2, want) {
 				t.Errorf("version 2 entry %q lacks %q", v2, want)
 			}
 		}
-		v1 := js[string](t, ctx, text(`[data-history-version="1"]`))
+		v1 := browsertest.Eval[string](t, ctx, browsertest.Text(`[data-history-version="1"]`))
 		if !strings.Contains(v1, "Silver Card") || !strings.Contains(v1, "81399940") {
 			t.Errorf("version 1 entry %q lacks the created values", v1)
 		}
@@ -211,35 +166,35 @@ func TestWalletInBrowser(t *testing.T) {
 		})); err != nil {
 			t.Fatal(err)
 		}
-		open(t, ctx, link+"?lang=en_US")
-		if !js[bool](t, ctx, `typeof window.ipassXSS === "function"`) {
+		browsertest.OpenWallet(t, ctx, link+"?lang=en_US")
+		if !browsertest.Eval[bool](t, ctx, `typeof window.ipassXSS === "function"`) {
 			t.Fatal("the probe binding is not installed; the test could not see a script run")
 		}
 		// Go through the live path too: the script swaps in server HTML.
 		s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: id, Status: "UPDATE", UpdateDetailType: "UPDATE_PASS", BizDate: time.Now().UnixMilli(),
 			DataInfo: client.DataInfo{"$platformName_en_US$": `<iframe src="javascript:ipassXSS('iframe')"></iframe>`}})
 		payloads["platformName"] = `<iframe src="javascript:ipassXSS('iframe')"></iframe>`
-		waitFor(t, ctx, "update shown", fmt.Sprintf(`document.querySelector(%q).getAttribute("data-version") === "2"`, sel("", id)), liveWithin)
+		browsertest.WaitFor(t, ctx, "update shown", fmt.Sprintf(`document.querySelector(%q).getAttribute("data-version") === "2"`, browsertest.PassSelector("", id)), liveWithin)
 		for name, want := range payloads {
-			if got := js[string](t, ctx, text(sel("", id)+fmt.Sprintf(` [data-field=%q]`, name))); got != want {
+			if got := browsertest.Eval[string](t, ctx, browsertest.Text(browsertest.PassSelector("", id)+fmt.Sprintf(` [data-field=%q]`, name))); got != want {
 				t.Errorf("field %s shows %q, want the text %q", name, got, want)
 			}
 		}
-		if got := js[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).getAttribute("data-code-value")`, sel("", id)+" [data-code-value]")); got != `"><script>ipassXSS("code")</script>` {
+		if got := browsertest.Eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).getAttribute("data-code-value")`, browsertest.PassSelector("", id)+" [data-code-value]")); got != `"><script>ipassXSS("code")</script>` {
 			t.Errorf("data-code-value = %q", got)
 		}
-		open(t, ctx, link+"/passes/"+id+"?lang=en_US")
+		browsertest.OpenWallet(t, ctx, link+"/passes/"+id+"?lang=en_US")
 		time.Sleep(200 * time.Millisecond) // let any injected handler (onerror, onload) fire
-		if got := js[string](t, ctx, `String(window.__xss)`); got != "undefined" {
+		if got := browsertest.Eval[string](t, ctx, `String(window.__xss)`); got != "undefined" {
 			t.Errorf("an injected script ran: window.__xss = %s", got)
 		}
-		if got := js[string](t, ctx, `document.title`); got == "pwned" {
+		if got := browsertest.Eval[string](t, ctx, `document.title`); got == "pwned" {
 			t.Error("an injected script set the title")
 		}
-		if n := js[int](t, ctx, `document.querySelectorAll("main img, main iframe, main script, [data-pass-id] svg:not(.qr):not(.barcode)").length`); n != 0 {
+		if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("main img, main iframe, main script, [data-pass-id] svg:not(.qr):not(.barcode)").length`); n != 0 {
 			t.Errorf("%d injected elements in the page", n)
 		}
-		scripts := js[[]string](t, ctx, `[...document.scripts].map(s => s.src)`)
+		scripts := browsertest.Eval[[]string](t, ctx, `[...document.scripts].map(s => s.src)`)
 		if len(scripts) != 1 || !strings.HasSuffix(scripts[0], "/static/wallet/wallet.js") {
 			t.Errorf("scripts on the page: %v, want only wallet.js", scripts)
 		}
@@ -261,7 +216,7 @@ func TestWalletInBrowser(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(link+"/passes/"+theirs)); err != nil {
 			t.Fatal(err)
 		}
-		if js[bool](t, ctx, `!!document.querySelector("[data-pass-id]") || document.body.innerText.includes("Not yours")`) {
+		if browsertest.Eval[bool](t, ctx, `!!document.querySelector("[data-pass-id]") || document.body.innerText.includes("Not yours")`) {
 			t.Error("the page shows another holder's pass")
 		}
 		_, feed := get(t, link+"/api/passes")

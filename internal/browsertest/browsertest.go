@@ -5,11 +5,13 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -144,4 +146,53 @@ func Screenshot(tb testing.TB, ctx context.Context, name string) {
 		tb.Fatal(err)
 	}
 	tb.Logf("screenshot: %s", path)
+}
+
+// Eval evaluates the JavaScript expression in the tab and returns its value.
+func Eval[T any](tb testing.TB, ctx context.Context, expr string) T {
+	tb.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// WaitFor polls the JavaScript predicate every 10 ms until it is true, and
+// fails the test (showing the page's text) if timeout passes first.
+func WaitFor(tb testing.TB, ctx context.Context, what, predicate string, timeout time.Duration) {
+	tb.Helper()
+	start := time.Now()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
+		chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	if err != nil {
+		tb.Fatalf("%s: not seen within %s (%v); page:\n%s", what, timeout, err, Eval[string](tb, ctx, `document.body.innerText`))
+	}
+	tb.Logf("%s: seen after %s", what, time.Since(start).Round(time.Millisecond))
+}
+
+// OpenWallet navigates to a wallet page and waits until its script has
+// connected the event stream (the page's live marker shows).
+func OpenWallet(tb testing.TB, ctx context.Context, url string) {
+	tb.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		tb.Fatalf("navigate %s: %v", url, err)
+	}
+	WaitFor(tb, ctx, "event stream connected", `!!document.querySelector('[data-live]') && !document.querySelector('[data-live]').hidden`, 10*time.Second)
+}
+
+// Text is a JavaScript expression for the text of the first match of css
+// (undefined when nothing matches).
+func Text(css string) string {
+	return fmt.Sprintf(`(document.querySelector(%q)||{}).textContent`, css)
+}
+
+// PassSelector is the CSS selector of the pass element of passID (the
+// wallet's DOM contract), inside tab ("active", "inactive") unless tab is "".
+func PassSelector(tab, passID string) string {
+	s := fmt.Sprintf(`[data-pass-id="%s"]`, passID)
+	if tab != "" {
+		s = fmt.Sprintf(`[data-tab="%s"] %s`, tab, s)
+	}
+	return s
 }
