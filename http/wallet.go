@@ -6,6 +6,7 @@ package http
 // templates and static files in package web.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -396,15 +397,21 @@ func (wl *Wallet) passView(p *ipass.Pass, tm *ipass.Template, pl wallet.Placemen
 }
 
 func (wl *Wallet) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
-	var buf strings.Builder
-	if err := wl.tmpl.ExecuteTemplate(&buf, name, d); err != nil {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer renderBufs.Put(buf)
+	buf.Reset()
+	// Rendered whole before the status is sent, so a failure is a clean 500.
+	if err := wl.tmpl.ExecuteTemplate(buf, name, d); err != nil {
 		wl.internal(w, r, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(buf.String()))
+	_, _ = w.Write(buf.Bytes())
 }
+
+// renderBufs recycles page buffers: a 200-pass page is a few hundred KiB.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func langQuery(r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == wallet.LocaleZH || l == wallet.LocaleEN {

@@ -3,6 +3,7 @@ package wallet
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/code128"
@@ -17,10 +18,24 @@ import (
 //
 // The SVG is built from the symbol's modules only: no byte of value appears
 // in it, so it is safe to embed as markup.
+//
+// Drawing a QR code costs far more than the rest of a card (its mask
+// selection scores eight candidate symbols), and codes seldom change, so
+// images are kept in a bounded cache.
 func CodeSVG(display ipass.CodeDisplay, value string) string {
-	if value == "" {
+	if value == "" || (display != ipass.CodeQR && display != ipass.CodeBarcode) {
 		return ""
 	}
+	k := codeKey{display, value}
+	if svg, ok := codes.get(k); ok {
+		return svg
+	}
+	svg := drawCode(display, value)
+	codes.put(k, svg)
+	return svg
+}
+
+func drawCode(display ipass.CodeDisplay, value string) string {
 	switch display {
 	case ipass.CodeQR:
 		bc, err := qr.Encode(value, qr.M, qr.Auto)
@@ -83,4 +98,46 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// codeCacheSize bounds the cache: about 2 KiB per QR code of a typical
+// membership number, so a few MiB at most.
+const codeCacheSize = 2048
+
+type codeKey struct {
+	display ipass.CodeDisplay
+	value   string
+}
+
+// codeCache keeps the last codeCacheSize images, evicting the oldest.
+type codeCache struct {
+	mu    sync.Mutex
+	m     map[codeKey]string
+	order []codeKey // insertion order, a ring of codeCacheSize
+	next  int
+}
+
+var codes = &codeCache{m: map[codeKey]string{}}
+
+func (c *codeCache) get(k codeKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[k]
+	return s, ok
+}
+
+func (c *codeCache) put(k codeKey, svg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	if len(c.order) < codeCacheSize {
+		c.order = append(c.order, k)
+	} else {
+		delete(c.m, c.order[c.next])
+		c.order[c.next] = k
+		c.next = (c.next + 1) % codeCacheSize
+	}
+	c.m[k] = svg
 }
