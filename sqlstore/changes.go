@@ -84,7 +84,6 @@ func (db *DB) HolderChanges(ctx context.Context, userID string, since int64) (*i
 			return fmt.Errorf("read change feed: %w", err)
 		}
 		var ids []string
-		seqs := map[string]int64{}
 		for rows.Next() {
 			var id string
 			var seq int64
@@ -93,7 +92,6 @@ func (db *DB) HolderChanges(ctx context.Context, userID string, since int64) (*i
 				return fmt.Errorf("read change feed: %w", err)
 			}
 			ids = append(ids, id)
-			seqs[id] = seq
 			out.Cursor = max(out.Cursor, seq)
 		}
 		if err := closeRows(rows); err != nil {
@@ -123,7 +121,6 @@ func (db *DB) HolderChanges(ctx context.Context, userID string, since int64) (*i
 		for _, id := range ids {
 			if p := byID[id]; p != nil && p.UserID == userID {
 				out.Passes = append(out.Passes, p)
-				out.Seq = append(out.Seq, seqs[id])
 			} else {
 				out.Gone = append(out.Gone, id)
 			}

@@ -120,3 +120,15 @@ func TestCodeSVG(t *testing.T) {
 		})
 	}
 }
+
+// FuzzUILocale: any lang and Accept-Language header picks a supported locale.
+func FuzzUILocale(f *testing.F) {
+	f.Add("zh_HK", "en-US,en;q=0.9", "en_US")
+	f.Add("", "zh-Hant-HK;q=0.8, *;q=0.1", "")
+	f.Add("x", ";q=;,,q=1e999", "zh_HK")
+	f.Fuzz(func(t *testing.T, lang, accept, fallback string) {
+		if l := UILocale(lang, accept, fallback); l != LocaleZH && l != LocaleEN {
+			t.Fatalf("UILocale(%q, %q, %q) = %q", lang, accept, fallback, l)
+		}
+	})
+}
