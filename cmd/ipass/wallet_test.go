@@ -59,6 +59,23 @@ func TestWalletLinks(t *testing.T) {
 	}
 }
 
+// TestAdminExportKeepsLabels: the demo templates' wallet labels come out of
+// `admin export` and go back in with `admin apply` unchanged.
+func TestAdminExportKeepsLabels(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	_, _, stop := startServe(t, dataDir)
+	stop()
+	first := mustAdmin(t, "", "admin", "export", "--db", "sqlite:"+filepath.Join(dataDir, "ipass.db")).stdout
+	if !strings.Contains(first, "labels:") || !strings.Contains(first, "積分") {
+		t.Fatalf("export has no labels:\n%s", first)
+	}
+	other := adminTempDB(t)
+	mustAdmin(t, first, "admin", "apply", "-f", "-", "--db", other)
+	if again := mustAdmin(t, "", "admin", "export", "--db", other).stdout; again != first {
+		t.Fatalf("export → apply → export changed the file:\n%s\n---\n%s", first, again)
+	}
+}
+
 func TestWalletLinkUsage(t *testing.T) {
 	db := adminTempDB(t)
 	mustAdmin(t, "", "admin", "apply", "-f", filepath.Join("..", "..", "tenants", "testdata", "spec-fixtures.yaml"), "--db", db)
