@@ -186,6 +186,8 @@ func pathOf(op string) string {
 		return ipasshttp.PathCreatePass
 	case "queryPass":
 		return ipasshttp.PathQueryPass
+	case "queryPassHistory":
+		return ipasshttp.PathQueryPassHistory
 	}
 	return ipasshttp.PathUpdatePass
 }

@@ -27,6 +27,8 @@ const (
 	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
+	// PathQueryPassHistory is this project's extension [ext] (docs/api.md).
+	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
 )
 
 // DefaultMaxBodyBytes is the request body limit of G3 (1 MiB as received).
