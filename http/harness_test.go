@@ -381,6 +381,7 @@ func (h *harness) verify(r req, resp *http.Response, raw []byte) reply {
 	if resp.StatusCode != out.code.HTTPStatus() {
 		h.t.Fatalf("HTTP %d for %s", resp.StatusCode, out.code)
 	}
+	h.checkOpenAPI(r.method, r.path, resp, raw, out.plain)
 	return out
 }
 

@@ -34,6 +34,8 @@ the response JSON on stdout. The file's bytes are signed exactly as they are,
 unless --set is given: then the body is parsed, changed and re-encoded as
 compact JSON before signing.
 
+The operations, their fields and result codes are described in docs/api.md.
+
 Responses are verified with the server key of the algorithm they name: give
 --server-public-key once per server key (for ECC224 calls, the server's
 ECC224 key; for RSA256 calls, its RSA key; both is fine).
