@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -16,11 +17,11 @@ const defaultDB = "sqlite:./ipass-data/ipass.db"
 type serveConfig struct {
 	addr              string        // listen address; default 127.0.0.1:8080, ":0" picks a free port
 	addrFile          string        // write the bound host:port here once listening; default none
-	db                string        // sqlite:PATH or postgres://...; default sqlite:./ipass-data/ipass.db
+	db                string        // sqlite:PATH or postgres://...; default sqlite:DATA_DIR/ipass.db
 	dataDir           string        // generated server keys, demo keys, default SQLite file; default ./ipass-data
 	signingKey        string        // RSA private key PEM signing RSA256 responses; default generated in data dir
 	eccSigningKey     string        // P-224 private key PEM signing ECC224 responses; default generated in data dir
-	encryptionKey     string        // RSA private key unwrapping RSA_AES keys; default the signing key
+	encryptionKey     string        // RSA private key unwrapping RSA_AES keys; default generated in data dir
 	serverKeyVersion  int           // keyVersion of response Signature and expected request Encrypt; default 1
 	tenants           string        // tenants file applied at start-up; default none
 	requestTimeWindow time.Duration // accepted Request-Time skew either way; default 5m
@@ -40,11 +41,11 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen `address` (:0 picks a free port; the bound address is logged)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the bound address as host:port to this `file`")
-	fs.StringVar(&c.db, "db", defaultDB, "database: sqlite:PATH or postgres://... / postgresql://...")
+	fs.StringVar(&c.db, "db", "", "database: sqlite:PATH or postgres://... / postgresql://... (default sqlite:DATA_DIR/ipass.db)")
 	fs.StringVar(&c.dataDir, "data-dir", "./ipass-data", "`directory` for generated server keys, demo keys and the default SQLite file")
 	fs.StringVar(&c.signingKey, "signing-key", "", "RSA private key `file` (PKCS#8 or PKCS#1 PEM) signing RSA256 responses (default: generated in the data dir)")
 	fs.StringVar(&c.eccSigningKey, "ecc-signing-key", "", "P-224 private key `file` (PKCS#8 or SEC1 PEM) signing ECC224 responses (default: generated in the data dir)")
-	fs.StringVar(&c.encryptionKey, "encryption-key", "", "RSA private key `file` that decrypts RSA_AES symmetric keys (default: the signing key)")
+	fs.StringVar(&c.encryptionKey, "encryption-key", "", "RSA private key `file` that decrypts RSA_AES symmetric keys (default: server-encryption.pem, generated in the data dir)")
 	fs.IntVar(&c.serverKeyVersion, "server-key-version", 1, "keyVersion in response Signature headers and expected in request Encrypt headers")
 	fs.StringVar(&c.tenants, "tenants", "", "tenants `file` applied at start-up (same as `ipass admin apply`)")
 	fs.DurationVar(&c.requestTimeWindow, "request-time-window", 5*time.Minute, "accepted skew of Request-Time, either way")
@@ -85,6 +86,10 @@ func envName(flagName string) string {
 }
 
 func (c *serveConfig) validate() error {
+	if c.db == "" {
+		// The data dir holds everything a default start creates.
+		c.db = "sqlite:" + filepath.Join(c.dataDir, "ipass.db")
+	}
 	switch c.logFormat {
 	case "text", "json":
 	default:
