@@ -82,9 +82,10 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 	// change the other.
 	t := &ipass.Tenants{
 		Clients: []ipass.Client{{
-			ID:        info.ClientID,
-			Name:      "Demo merchant back end",
-			RateLimit: 200,
+			ID:         info.ClientID,
+			Name:       "Demo merchant back end",
+			RateLimit:  200,
+			HeaderCase: ipass.HeaderLower,
 			Keys: []ipass.ClientKey{{
 				Version:   info.KeyVersion,
 				Algorithm: info.Algorithm,
