@@ -35,6 +35,7 @@ var contract = []contractTest{
 	{"ApplyExportRoundTrip", testApplyExport},
 	{"ApplyAllOrNothing", testApplyAllOrNothing},
 	{"KeyRetire", testKeyRetire},
+	{"ApplySemantics", testApplySemantics},
 	{"Lookups", testLookups},
 	{"CreatePass", testCreatePass},
 	{"CreatePassConflict", testCreatePassConflict},
