@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/ipass-dev/ipass/gateway"
-	"github.com/ipass-dev/ipass/internal/keyfile"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/internal/keyfile"
 	"github.com/ipass-dev/ipass/sqlstore"
 )
 
