@@ -4,14 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/gateway"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
@@ -116,4 +121,36 @@ func TestResponseHeaderCaseOnTheWire(t *testing.T) {
 		h.must(h.send(req{path: pathOf("queryPass"), body: query, encrypt: true}), ipass.CodePassHasNotExist)
 		check(t, rec.take(t), true)
 	})
+}
+
+// TestInvalidSignatureMessageNamesKeyAndContentHash: the merchant can
+// compare the server's SHA-256 of the content with that of what they signed,
+// and sees which key the server used.
+func TestInvalidSignatureMessageNamesKeyAndContentHash(t *testing.T) {
+	h := newHarness(t, sqlstoretest.OpenSQLite(t))
+	body := `{"merchantId":"2160120036095023","passId":"nosuchpass"}`
+	rt := defaultNow.Add(time.Second).Format("2006-01-02T15:04:05.000Z07:00")
+	// Signed correctly, but with the other client's key.
+	r := h.must(h.send(req{path: pathOf("queryPass"), body: body, requestTime: rt, signAs: clientB + "/RSA256"}), ipass.CodeInvalidSignature)
+	sum := sha256.Sum256(gateway.Content(http.MethodPost, pathOf("queryPass"), clientA, rt, []byte(body)))
+	c, err := h.db.Client(context.Background(), clientA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := c.ActiveKey(ipass.AlgorithmRSA256, 1)
+	pub, err := gateway.ParsePublicKey([]byte(k.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{hex.EncodeToString(sum[:]), gateway.Fingerprint(pub), "RSA256 key version 1"} {
+		if !strings.Contains(r.message, want) {
+			t.Errorf("message %q lacks %q", r.message, want)
+		}
+	}
+
+	// Unix seconds in Request-Time get a hint.
+	r = h.must(h.send(req{path: pathOf("queryPass"), body: body, requestTime: strconv.FormatInt(defaultNow.Unix(), 10)}), ipass.CodeRequestTimeExpired)
+	if !strings.Contains(r.message, "Unix seconds") {
+		t.Errorf("message %q lacks the seconds hint", r.message)
+	}
 }

@@ -27,6 +27,7 @@ type serveConfig struct {
 	requestTimeWindow time.Duration // accepted Request-Time skew either way; default 5m
 	demo              bool          // provision the demo tenant on a database with no clients; default true
 	logFormat         string        // text or json; default text
+	logLevel          string        // debug, info, warn or error; default info
 	shutdownTimeout   time.Duration // how long in-flight requests may take to finish on SIGTERM; default 15s
 	drainDelay        time.Duration // on SIGTERM, how long /readyz says 503 before the listener closes; default 0
 	tlsCert           string        // PEM certificate chain; with tlsKey serves HTTPS; default none (HTTP)
@@ -51,6 +52,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.requestTimeWindow, "request-time-window", 5*time.Minute, "accepted skew of Request-Time, either way")
 	fs.BoolVar(&c.demo, "demo", true, "on a database with no clients, create the demo tenant")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503 before closing the listener (set it to your load balancer's health-check interval)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the server speaks HTTPS")
@@ -94,6 +96,9 @@ func (c *serveConfig) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	if _, err := parseLogLevel(c.logLevel); err != nil {
+		return err
 	}
 	if c.requestTimeWindow <= 0 {
 		return fmt.Errorf("--request-time-window %s: must be positive", c.requestTimeWindow)

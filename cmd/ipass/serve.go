@@ -36,7 +36,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ipass serve: %v\n", err)
 		return exitUsage
 	}
-	logger := newLogger(e.stderr, cfg.logFormat)
+	logger := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
 	if err := serve(ctx, &cfg, logger, e.stdout); err != nil {
 		logger.Error("server stopped", "err", err)
 		return exitFailure
@@ -44,11 +44,22 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-func newLogger(w io.Writer, format string) *slog.Logger {
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	lvl, _ := parseLogLevel(level) // validated with the other flags
+	opts := &slog.HandlerOptions{Level: lvl}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parseLogLevel reads --log-level.
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil || strings.ContainsAny(s, "+-") {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }
 
 // serve runs until ctx is cancelled (SIGINT/SIGTERM), then drains.
@@ -112,7 +123,14 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		}
 	}
 	if demo != nil {
-		printQuickstart(stdout, demo, keys, scheme+"://"+addr)
+		if cfg.logFormat == "json" {
+			// Log collectors read stdout and stderr alike: keep it one JSON stream.
+			var b strings.Builder
+			printQuickstart(&b, demo, keys, scheme+"://"+addr)
+			logger.Info("quickstart", "text", strings.TrimSpace(b.String()))
+		} else {
+			printQuickstart(stdout, demo, keys, scheme+"://"+addr)
+		}
 	}
 
 	hs := srv.HTTPServer()

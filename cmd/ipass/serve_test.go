@@ -55,6 +55,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 func TestServeRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--log-format", "xml"},
+		{"--log-level", "loud"},
 		{"--request-time-window", "-1s"},
 		{"--tls-cert", "x.pem"},
 		{"extra-argument"},
@@ -226,5 +227,15 @@ func TestServeDrainDelay(t *testing.T) {
 	}
 	if got := ready(); got != -1 {
 		t.Fatalf("/readyz after shutdown answered %d; want connection refused", got)
+	}
+}
+
+// TestServeJSONLogsKeepStdoutClean: in JSON mode the banner is a log record,
+// not text on stdout.
+func TestServeJSONLogsKeepStdoutClean(t *testing.T) {
+	_, stdout, stop := startServe(t, filepath.Join(t.TempDir(), "data"), "--log-format", "json", "--log-level", "warn")
+	stop()
+	if out := stdout.String(); out != "" {
+		t.Fatalf("stdout in JSON mode: %q", out)
 	}
 }
