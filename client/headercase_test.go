@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"testing"
 
@@ -42,5 +43,23 @@ func TestHeaderCaseSettings(t *testing.T) {
 				createUpdateQuery(t, c, encrypted)
 			})
 		}
+	}
+}
+
+// TestCertificateErrorNotRetried: an untrusted certificate fails the same
+// way every time, so the SDK reports it after one attempt.
+func TestCertificateErrorNotRetried(t *testing.T) {
+	k := mustKeys(t)
+	h, err := ipassHandler(context.Background(), sqlstoretest.OpenSQLite(t), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(h)
+	t.Cleanup(ts.Close)
+	c := newClient(t, ts.URL, k, func(c *client.Config) { c.Retries = 3 })
+	_, err = c.QueryPass(context.Background(), &client.QueryPassRequest{MerchantID: merchantA, PassID: "x"})
+	var pe *client.ProtocolError
+	if !errors.As(err, &pe) || pe.Check != client.CheckTransport || pe.Attempts != 1 {
+		t.Fatalf("err = %#v, want a transport ProtocolError after 1 attempt", err)
 	}
 }
