@@ -148,7 +148,7 @@ func runCall(ctx context.Context, e *env, args []string) int {
 	}
 	c, err := client.New(cfg)
 	if err != nil {
-		return usageErr("%v", strings.TrimPrefix(err.Error(), "client: "))
+		return usageErr("%v", sdkFieldsAsFlags(err))
 	}
 	if o.verbose && o.encrypt {
 		printContent(e.stderr, "> request body (plaintext; encrypted on the wire)", body)
@@ -480,4 +480,23 @@ func printHeaders(w io.Writer, prefix string, h http.Header) {
 			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
 		}
 	}
+}
+
+// sdkFieldsAsFlags rewrites an SDK configuration error in the words of this
+// command's flags: a CLI user never wrote ServerPublicKeys.
+func sdkFieldsAsFlags(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "client: ")
+	if strings.HasPrefix(msg, "ServerPublicKeys has no ECC224 key") {
+		return "--server-public-key: no ECC224 key to verify responses with: add --server-public-key with the server's ECC224 public key (server-ecc-signing.pub.pem in its data dir), or --insecure-skip-verify"
+	}
+	if strings.HasPrefix(msg, "ServerPublicKeys has no RSA256 key") {
+		return "--server-public-key: no RSA256 key to verify responses with: add --server-public-key with the server's RSA256 public key (server-signing.pub.pem in its data dir), or --insecure-skip-verify"
+	}
+	return strings.NewReplacer(
+		"ServerPublicKeys", "--server-public-key",
+		"InsecureSkipVerify", "--insecure-skip-verify",
+		"DecryptionKey", "--decryption-key",
+		"PrivateKey", "--key",
+		"Encryption", "--encrypt",
+	).Replace(msg)
 }
