@@ -103,7 +103,10 @@ type Template struct {
 	Placeholders []string          // names allowed as $name_locale$
 	CodeDisplay  CodeDisplay       // QRCODE, BARCODE or NONE
 	Style        map[string]string // e.g. backgroundColor, foregroundColor
-	Omitted      []string          // optional fields a tenants file left out ("title", "code", "style"); see Client.Omitted
+	// Labels names the placeholders on the wallet's card face: placeholder →
+	// locale → label. Optional; without one the placeholder name is shown.
+	Labels  map[string]map[string]string
+	Omitted []string // optional fields a tenants file left out ("title", "code", "style", "labels"); see Client.Omitted
 }
 
 // User is a wallet user. UserID resolves globally; an openId only within one merchant.

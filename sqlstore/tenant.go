@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -120,12 +121,12 @@ func (db *DB) Merchant(ctx context.Context, merchantID string) (*ipass.Merchant,
 }
 
 // templateColumns are the columns scanTemplate reads, in order.
-const templateColumns = `merchant_id, template_code, type, product, title, locales, placeholders, code_display, style`
+const templateColumns = `merchant_id, template_code, type, product, title, locales, placeholders, code_display, style, labels`
 
 func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 	t := &ipass.Template{}
-	var title, locales, placeholders, style string
-	if err := s.Scan(&t.MerchantID, &t.Code, &t.Type, &t.Product, &title, &locales, &placeholders, &t.CodeDisplay, &style); err != nil {
+	var title, locales, placeholders, style, labels string
+	if err := s.Scan(&t.MerchantID, &t.Code, &t.Type, &t.Product, &title, &locales, &placeholders, &t.CodeDisplay, &style, &labels); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -137,10 +138,14 @@ func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 		{"locales", locales, &t.Locales},
 		{"placeholders", placeholders, &t.Placeholders},
 		{"style", style, &t.Style},
+		{"labels", labels, &t.Labels},
 	} {
 		if err := json.Unmarshal([]byte(f.text), f.dst); err != nil {
 			return nil, fmt.Errorf("decode template %s %s: %w", t.Code, f.name, err)
 		}
+	}
+	if len(t.Labels) == 0 {
+		t.Labels = nil // rows from before labels existed hold {}
 	}
 	return t, nil
 }
@@ -615,6 +620,9 @@ func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template, fo
 		if slices.Contains(t.Omitted, "style") {
 			next.Style = stored.Style
 		}
+		if t.Labels == nil || slices.Contains(t.Omitted, "labels") {
+			next.Labels = stored.Labels
+		}
 		var shape []string
 		if next.Type != stored.Type {
 			shape = append(shape, fmt.Sprintf("type %s → %s", stored.Type, next.Type))
@@ -650,20 +658,23 @@ func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template, fo
 		if !maps.Equal(next.Style, stored.Style) {
 			diffs = append(diffs, fmt.Sprintf("style %v → %v", stored.Style, next.Style))
 		}
+		if !reflect.DeepEqual(next.Labels, stored.Labels) {
+			diffs = append(diffs, fmt.Sprintf("labels %v → %v", stored.Labels, next.Labels))
+		}
 		if len(diffs) == 0 && slices.Equal(next.Locales, stored.Locales) && slices.Equal(next.Placeholders, stored.Placeholders) {
 			add(e, "unchanged")
 			return nil
 		}
 	}
-	var enc [4]string
-	for j, v := range []any{next.Title, next.Locales, next.Placeholders, next.Style} {
+	var enc [5]string
+	for j, v := range []any{next.Title, next.Locales, next.Placeholders, next.Style, next.Labels} {
 		if enc[j], err = marshalJSON(v); err != nil {
 			return fmt.Errorf("apply %s: %w", e, err)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO templates (`+templateColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (merchant_id, template_code) DO UPDATE SET
 			type = excluded.type,
 			product = excluded.product,
@@ -671,8 +682,9 @@ func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template, fo
 			locales = excluded.locales,
 			placeholders = excluded.placeholders,
 			code_display = excluded.code_display,
-			style = excluded.style`,
-		next.MerchantID, next.Code, string(next.Type), string(next.Product), enc[0], enc[1], enc[2], string(next.CodeDisplay), enc[3])
+			style = excluded.style,
+			labels = excluded.labels`,
+		next.MerchantID, next.Code, string(next.Type), string(next.Product), enc[0], enc[1], enc[2], string(next.CodeDisplay), enc[3], enc[4])
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", e, err)
 	}

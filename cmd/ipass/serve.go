@@ -106,6 +106,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		RequestTimeWindow: cfg.requestTimeWindow,
 		MaxBodyBytes:      cfg.maxBodyBytes,
 	}
+	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
@@ -123,13 +126,20 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		}
 	}
 	if demo != nil {
+		// In JSON mode the banner is a log record: log collectors read stdout
+		// and stderr alike, so keep it one JSON stream.
+		var b strings.Builder
+		out := io.Writer(stdout)
 		if cfg.logFormat == "json" {
-			// Log collectors read stdout and stderr alike: keep it one JSON stream.
-			var b strings.Builder
-			printQuickstart(&b, demo, keys, scheme+"://"+addr)
+			out = &b
+		}
+		printQuickstart(out, demo, keys, scheme+"://"+addr)
+		if err := printWalletLink(ctx, out, db, demo, scheme+"://"+addr); err != nil {
+			ln.Close()
+			return err
+		}
+		if cfg.logFormat == "json" {
 			logger.Info("quickstart", "text", strings.TrimSpace(b.String()))
-		} else {
-			printQuickstart(stdout, demo, keys, scheme+"://"+addr)
 		}
 	}
 
