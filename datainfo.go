@@ -279,11 +279,12 @@ func metaPoints(key string, val json.RawMessage) (json.Number, error) {
 	return json.Number(n), nil
 }
 
-// normalizeDecimal accepts -?digits(.digits)? and returns it without leading
-// zeros in the integer part, trailing zeros in the fraction or a sign on zero.
+// normalizeDecimal accepts [+-]?digits(.digits)? and returns it without a
+// plus sign, leading zeros in the integer part, trailing zeros in the
+// fraction or a sign on zero. "+49" is how a points change is often written.
 func normalizeDecimal(s string) (string, bool) {
 	neg := strings.HasPrefix(s, "-")
-	if neg {
+	if neg || strings.HasPrefix(s, "+") {
 		s = s[1:]
 	}
 	intPart, frac, hasDot := strings.Cut(s, ".")

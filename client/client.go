@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -437,7 +439,7 @@ func (c *Client) retryable(err error, attempt int) (time.Duration, bool) {
 		if pe.Check != CheckTransport && !gatewayDown {
 			return 0, false
 		}
-		if errors.Is(pe.Err, context.Canceled) || errors.Is(pe.Err, context.DeadlineExceeded) {
+		if errors.Is(pe.Err, context.Canceled) || errors.Is(pe.Err, context.DeadlineExceeded) || isCertificateError(pe.Err) {
 			return 0, false
 		}
 	default:
@@ -467,4 +469,15 @@ func checkServerKeys(name string, keys map[gateway.Algorithm]crypto.PublicKey) (
 		out[a] = k
 	}
 	return out, nil
+}
+
+// isCertificateError reports whether err is a TLS certificate verification
+// failure: the same certificate fails the same way on every attempt, so
+// retrying only delays the message that says what to fix.
+func isCertificateError(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify)
 }

@@ -92,7 +92,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, x, err)
 	s.logger().InfoContext(r.Context(), "request",
 		"tracer_id", x.tracerID, "client_id", x.clientID, "method", x.method, "path", x.path,
-		"result_code", string(code), "http_status", code.HTTPStatus(),
+		"result_code", string(code), "result_message", truncate(ipass.ErrorMessage(err), 256), "http_status", code.HTTPStatus(),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
@@ -185,14 +185,13 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	// (year 9999, epoch-ms near 2^63), and negating the minimum Duration overflows.
 	if at.Before(now.Add(-s.RequestTimeWindow)) || at.After(now.Add(s.RequestTimeWindow)) {
 		return ipass.Errorf(ipass.CodeRequestTimeExpired,
-			"Request-Time: %s is outside the accepted window of ±%s around server time %s",
-			truncate(requestTime, 64), s.RequestTimeWindow, gateway.FormatTime(now))
+			"Request-Time: %s is outside the accepted window of ±%s around server time %s%s",
+			truncate(requestTime, 64), s.RequestTimeWindow, gateway.FormatTime(now), epochSecondsHint(requestTime))
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
 	if err := gateway.Verify(pub, params.Algorithm, content, params.Signature); err != nil {
-		return ipass.Errorf(ipass.CodeInvalidSignature,
-			"Signature: does not verify with the client's %s key version %d over the content received", params.Algorithm, key.Version)
+		return invalidSignature(params.Algorithm, key.Version, pub, content)
 	}
 	// G10: keyed on the signed content, so a re-encoded ECDSA signature is a replay too.
 	if s.Replay != nil {

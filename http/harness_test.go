@@ -77,6 +77,7 @@ type harness struct {
 	srv    *ipasshttp.Server
 	clock  *clock
 	keys   map[string]crypto.Signer // "client/ALG" → private key
+	http   *http.Client             // sends requests; nil means http.DefaultClient
 	server struct {
 		rsaPub, eccPub crypto.PublicKey
 		encPub         *rsa.PublicKey
@@ -295,7 +296,11 @@ func (h *harness) send(r req) reply {
 // verifies the answer like h.send; r describes it for verification.
 func (h *harness) sendRaw(r req, httpReq *http.Request) reply {
 	h.t.Helper()
-	resp, err := http.DefaultClient.Do(httpReq)
+	hc := h.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(httpReq)
 	if err != nil {
 		h.t.Fatalf("send: %v", err)
 	}

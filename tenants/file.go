@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ipass-dev/ipass"
@@ -29,11 +30,15 @@ type document struct {
 	Users     []user     `yaml:"users,omitempty"`
 }
 
+// Optional scalar fields are pointers: a field left out of an entry keeps
+// its stored value on apply, which a zero value could not tell apart from an
+// explicit 0 or "".
 type client struct {
-	ClientID  string `yaml:"clientId"`
-	Name      string `yaml:"name,omitempty"`
-	RateLimit int    `yaml:"rateLimit,omitempty"`
-	Keys      []key  `yaml:"keys,omitempty"`
+	ClientID   string  `yaml:"clientId"`
+	Name       *string `yaml:"name,omitempty"`
+	RateLimit  *int    `yaml:"rateLimit,omitempty"`
+	HeaderCase *string `yaml:"headerCase,omitempty"`
+	Keys       []key   `yaml:"keys,omitempty"`
 }
 
 type key struct {
@@ -47,9 +52,9 @@ type key struct {
 }
 
 type merchant struct {
-	MerchantID string `yaml:"merchantId"`
-	ClientID   string `yaml:"clientId"`
-	Name       string `yaml:"name,omitempty"`
+	MerchantID string  `yaml:"merchantId"`
+	ClientID   string  `yaml:"clientId"`
+	Name       *string `yaml:"name,omitempty"`
 }
 
 type template struct {
@@ -144,7 +149,22 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 	t := &ipass.Tenants{}
 	var sources [][]keySource
 	for _, c := range doc.Clients {
-		ic := ipass.Client{ID: c.ClientID, Name: c.Name, RateLimit: c.RateLimit}
+		ic := ipass.Client{ID: c.ClientID}
+		if c.Name != nil {
+			ic.Name = *c.Name
+		} else {
+			ic.Omitted = append(ic.Omitted, "name")
+		}
+		if c.RateLimit != nil {
+			ic.RateLimit = *c.RateLimit
+		} else {
+			ic.Omitted = append(ic.Omitted, "rateLimit")
+		}
+		if c.HeaderCase != nil {
+			ic.HeaderCase = ipass.HeaderCase(*c.HeaderCase)
+		} else {
+			ic.Omitted = append(ic.Omitted, "headerCase")
+		}
 		var cs []keySource
 		for _, k := range c.Keys {
 			ik, src := keyFromDocument(k, baseDir)
@@ -155,7 +175,13 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 		sources = append(sources, cs)
 	}
 	for _, m := range doc.Merchants {
-		t.Merchants = append(t.Merchants, ipass.Merchant{ID: m.MerchantID, ClientID: m.ClientID, Name: m.Name})
+		im := ipass.Merchant{ID: m.MerchantID, ClientID: m.ClientID}
+		if m.Name != nil {
+			im.Name = *m.Name
+		} else {
+			im.Omitted = []string{"name"}
+		}
+		t.Merchants = append(t.Merchants, im)
 	}
 	for _, tm := range doc.Templates {
 		it := ipass.Template{
@@ -170,8 +196,17 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 			Style:        nilIfEmpty(tm.Style),
 			Labels:       nilIfEmpty(tm.Labels),
 		}
+		// Left out: the stored value stays (QRCODE and no title or style
+		// for a new template).
+		if tm.Title == nil {
+			it.Omitted = append(it.Omitted, "title")
+		}
 		if it.CodeDisplay == "" {
 			it.CodeDisplay = ipass.CodeQR
+			it.Omitted = append(it.Omitted, "code")
+		}
+		if tm.Style == nil {
+			it.Omitted = append(it.Omitted, "style")
 		}
 		// Empty lists become nil so that a parsed file compares equal to
 		// the parse of its own export.
@@ -190,10 +225,8 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 }
 
 func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
+	// A status left out keeps the stored one (active for a new key).
 	ik := ipass.ClientKey{Algorithm: k.Algorithm, Status: ipass.KeyStatus(k.Status), PublicKey: k.PublicKey}
-	if ik.Status == "" {
-		ik.Status = ipass.KeyActive
-	}
 	src := keySource{field: "publicKey"}
 	if k.KeyVersion == nil {
 		src.early = append(src.early, fieldProblem{"keyVersion", "is missing (0 is a legal version; write it out)"})
@@ -203,6 +236,10 @@ func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
 	switch {
 	case k.PublicKey != "" && k.PublicKeyFile != "":
 		src.early = append(src.early, fieldProblem{"publicKey", "and publicKeyFile are both given; give one"})
+		src.noCheck = true
+	case k.PublicKey == "" && k.PublicKeyFile == "" && ik.Status == ipass.KeyRetired:
+		// Retiring a registered key needs no key material; Apply refuses
+		// it if the key is not registered.
 		src.noCheck = true
 	case k.PublicKey == "" && k.PublicKeyFile == "":
 		src.early = append(src.early, fieldProblem{"publicKey", "is missing; give publicKey (PEM or base64 DER) or publicKeyFile"})
@@ -243,7 +280,16 @@ func nilIfEmpty[V any](m map[string]V) map[string]V {
 func Marshal(t *ipass.Tenants) ([]byte, error) {
 	var doc document
 	for _, c := range t.Clients {
-		dc := client{ClientID: c.ID, Name: c.Name, RateLimit: c.RateLimit}
+		dc := client{ClientID: c.ID}
+		if !slices.Contains(c.Omitted, "name") {
+			dc.Name = &c.Name
+		}
+		if !slices.Contains(c.Omitted, "rateLimit") {
+			dc.RateLimit = &c.RateLimit
+		}
+		if hc := string(c.HeaderCase); hc != "" && !slices.Contains(c.Omitted, "headerCase") {
+			dc.HeaderCase = &hc
+		}
 		for _, k := range c.Keys {
 			text := k.PublicKey
 			// Keys provisioned as base64 DER elsewhere are exported as PEM
@@ -257,7 +303,11 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 		doc.Clients = append(doc.Clients, dc)
 	}
 	for _, m := range t.Merchants {
-		doc.Merchants = append(doc.Merchants, merchant{MerchantID: m.ID, ClientID: m.ClientID, Name: m.Name})
+		dm := merchant{MerchantID: m.ID, ClientID: m.ClientID}
+		if !slices.Contains(m.Omitted, "name") {
+			dm.Name = &m.Name
+		}
+		doc.Merchants = append(doc.Merchants, dm)
 	}
 	for _, tm := range t.Templates {
 		doc.Templates = append(doc.Templates, template{
@@ -268,7 +318,7 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			Title:        tm.Title,
 			Locales:      tm.Locales,
 			Placeholders: tm.Placeholders,
-			Code:         string(tm.CodeDisplay),
+			Code:         codeUnlessOmitted(tm),
 			Style:        tm.Style,
 			Labels:       tm.Labels,
 		})
@@ -286,4 +336,11 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 		return nil, fmt.Errorf("encode tenants: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func codeUnlessOmitted(tm ipass.Template) string {
+	if slices.Contains(tm.Omitted, "code") {
+		return ""
+	}
+	return string(tm.CodeDisplay)
 }

@@ -32,14 +32,16 @@ func TestLoadFixtures(t *testing.T) {
 	got := mustLoadFixtures(t)
 	rsa44, ecc44, rsa55 := pemOf(t, "client-0044-rsa-v1.pub.pem"), pemOf(t, "client-0044-ecc-v1.pub.pem"), pemOf(t, "client-0055-rsa-v1.pub.pem")
 	wantClients := []ipass.Client{
+		// Fields left out are listed in Omitted (Apply keeps their stored
+		// values), and a key without status keeps its stored one ("").
 		{ID: "2110200000000044", Name: "Demo merchant back end", RateLimit: 200, Keys: []ipass.ClientKey{
-			{Version: 1, Algorithm: "RSA256", PublicKey: rsa44, Status: ipass.KeyActive},
-			{Version: 1, Algorithm: "ECC224", PublicKey: ecc44, Status: ipass.KeyActive},
-		}},
+			{Version: 1, Algorithm: "RSA256", PublicKey: rsa44},
+			{Version: 1, Algorithm: "ECC224", PublicKey: ecc44},
+		}, Omitted: []string{"headerCase"}},
 		// Its key file is bare base64 DER; it is kept as PEM like the others.
 		{ID: "2110200000000055", Name: "Other merchant back end", Keys: []ipass.ClientKey{
-			{Version: 1, Algorithm: "RSA256", PublicKey: rsa55, Status: ipass.KeyActive},
-		}},
+			{Version: 1, Algorithm: "RSA256", PublicKey: rsa55},
+		}, Omitted: []string{"rateLimit", "headerCase"}},
 	}
 	if !reflect.DeepEqual(got.Clients, wantClients) {
 		t.Errorf("clients:\n got %+v\nwant %+v", got.Clients, wantClients)
@@ -122,7 +124,6 @@ func TestMarshalFormat(t *testing.T) {
 	// digits, and must stay strings), keys inline as PEM, defaults written.
 	for _, want := range []string{
 		"clients:\n  - clientId: \"2110200000000044\"\n    name: Demo merchant back end\n    rateLimit: 200\n    keys:\n      - keyVersion: 1\n        algorithm: RSA256\n        publicKey: |\n          -----BEGIN PUBLIC KEY-----\n",
-		"        status: active\n",
 		"merchants:\n  - merchantId: \"2160120036095023\"\n    clientId: \"2110200000000044\"\n    name: Demo Coffee\n",
 		"    title: {en_US: Member card, zh_HK: 會員卡}\n    locales: [zh_HK, en_US]\n    placeholders: [points, level]\n    code: QRCODE\n",
 		"    style: {backgroundColor: '#1677FF', foregroundColor: '#FFFFFF'}\n",
@@ -263,8 +264,14 @@ users:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := got.Clients[0].Keys[0].Status; s != ipass.KeyActive {
-		t.Errorf("key status %q, want active", s)
+	if s := got.Clients[0].Keys[0].Status; s != "" {
+		t.Errorf("key status %q, want \"\" (keep the stored status; active for a new key)", s)
+	}
+	if o := got.Clients[0].Omitted; !reflect.DeepEqual(o, []string{"name", "rateLimit", "headerCase"}) {
+		t.Errorf("client Omitted = %q", o)
+	}
+	if o := got.Templates[0].Omitted; !reflect.DeepEqual(o, []string{"title", "code", "style"}) {
+		t.Errorf("template Omitted = %q", o)
 	}
 	if v := got.Clients[0].Keys[0].Version; v != 0 {
 		t.Errorf("keyVersion %d, want 0", v)

@@ -182,6 +182,9 @@ func (v *validator) client(i int, c *ipass.Client, seen map[string]int) {
 	if c.RateLimit < 0 {
 		v.add(e+".rateLimit", "%d is negative (0 means unlimited)", c.RateLimit)
 	}
+	if c.HeaderCase != "" && c.HeaderCase != ipass.HeaderLower && c.HeaderCase != ipass.HeaderCanonical {
+		v.add(e+".headerCase", "%q is not lower or canonical", c.HeaderCase)
+	}
 	type keyID struct {
 		algorithm string
 		version   int
@@ -203,7 +206,7 @@ func (v *validator) client(i int, c *ipass.Client, seen map[string]int) {
 		if !okAlg {
 			v.add(ke+".algorithm", "%q is not RSA256 or ECC224", k.Algorithm)
 		}
-		if k.Status != ipass.KeyActive && k.Status != ipass.KeyRetired {
+		if k.Status != "" && k.Status != ipass.KeyActive && k.Status != ipass.KeyRetired {
 			v.add(ke+".status", "%q is not active or retired", k.Status)
 		}
 		if okAlg {
