@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -32,14 +31,14 @@ type document struct {
 type client struct {
 	ClientID  string `yaml:"clientId"`
 	Name      string `yaml:"name,omitempty"`
-	RateLimit int    `yaml:"rateLimit,omitempty"`
+	RateLimit wholeNumber `yaml:"rateLimit,omitempty"`
 	Keys      []key  `yaml:"keys,omitempty"`
 }
 
 type key struct {
 	// A pointer, because 0 is a legal version and a forgotten keyVersion
 	// must not quietly become it.
-	KeyVersion    *int   `yaml:"keyVersion"`
+	KeyVersion    *wholeNumber `yaml:"keyVersion"`
 	Algorithm     string `yaml:"algorithm"`
 	PublicKey     string `yaml:"publicKey,omitempty"`
 	PublicKeyFile string `yaml:"publicKeyFile,omitempty"`
@@ -72,7 +71,7 @@ type user struct {
 // Load reads the tenants file at path and parses it; relative publicKeyFile
 // paths resolve against the file's folder.
 func Load(path string) (*ipass.Tenants, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path, MaxTenantsFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read tenants file: %w", err)
 	}
@@ -92,8 +91,8 @@ func Parse(data []byte, baseDir string) (*ipass.Tenants, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, sources := fromDocument(doc, baseDir)
-	v := validator{keySources: sources}
+	t, sources, early := fromDocument(doc, baseDir)
+	v := validator{keySources: sources, clientEarly: early}
 	v.tenants(t)
 	if err := v.err(); err != nil {
 		return nil, err
@@ -138,11 +137,17 @@ func invalid(msg string) error {
 // file can have (missing keyVersion, both or neither of publicKey and
 // publicKeyFile, an unreadable key file) go into the key sources, so they are
 // reported in order with the rest by the validator.
-func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource) {
+func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource, [][]fieldProblem) {
 	t := &ipass.Tenants{}
 	var sources [][]keySource
+	var early [][]fieldProblem
 	for _, c := range doc.Clients {
-		ic := ipass.Client{ID: c.ClientID, Name: c.Name, RateLimit: c.RateLimit}
+		ic := ipass.Client{ID: c.ClientID, Name: c.Name, RateLimit: c.RateLimit.int()}
+		var ce []fieldProblem
+		if c.RateLimit.problem != "" {
+			ce = append(ce, fieldProblem{"rateLimit", c.RateLimit.problem})
+		}
+		early = append(early, ce)
 		var cs []keySource
 		for _, k := range c.Keys {
 			ik, src := keyFromDocument(k, baseDir)
@@ -183,7 +188,7 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 	for _, u := range doc.Users {
 		t.Users = append(t.Users, ipass.User{ID: u.UserID, OpenIDs: nilIfEmpty(u.OpenIDs)})
 	}
-	return t, sources
+	return t, sources, early
 }
 
 func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
@@ -194,8 +199,10 @@ func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
 	src := keySource{field: "publicKey"}
 	if k.KeyVersion == nil {
 		src.early = append(src.early, fieldProblem{"keyVersion", "is missing (0 is a legal version; write it out)"})
+	} else if k.KeyVersion.problem != "" {
+		src.early = append(src.early, fieldProblem{"keyVersion", k.KeyVersion.problem})
 	} else {
-		ik.Version = *k.KeyVersion
+		ik.Version = k.KeyVersion.int()
 	}
 	switch {
 	case k.PublicKey != "" && k.PublicKeyFile != "":
@@ -210,7 +217,7 @@ func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(baseDir, path)
 		}
-		data, err := os.ReadFile(path)
+		data, err := readCapped(path, MaxKeyFileBytes)
 		if err != nil {
 			src.early = append(src.early, fieldProblem{"publicKeyFile", err.Error()})
 			src.noCheck = true
@@ -240,7 +247,7 @@ func nilIfEmpty(m map[string]string) map[string]string {
 func Marshal(t *ipass.Tenants) ([]byte, error) {
 	var doc document
 	for _, c := range t.Clients {
-		dc := client{ClientID: c.ID, Name: c.Name, RateLimit: c.RateLimit}
+		dc := client{ClientID: c.ID, Name: c.Name, RateLimit: wholeNumber{value: int64(c.RateLimit)}}
 		for _, k := range c.Keys {
 			text := k.PublicKey
 			// Keys provisioned as base64 DER elsewhere are exported as PEM
@@ -248,7 +255,7 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			if pem, err := normalKey(text); err == nil {
 				text = pem
 			}
-			v := k.Version
+			v := wholeNumber{value: int64(k.Version)}
 			dc.Keys = append(dc.Keys, key{KeyVersion: &v, Algorithm: k.Algorithm, PublicKey: text, Status: string(k.Status)})
 		}
 		doc.Clients = append(doc.Clients, dc)
