@@ -29,20 +29,20 @@ type document struct {
 }
 
 type client struct {
-	ClientID  string `yaml:"clientId"`
-	Name      string `yaml:"name,omitempty"`
+	ClientID  string      `yaml:"clientId"`
+	Name      string      `yaml:"name,omitempty"`
 	RateLimit wholeNumber `yaml:"rateLimit,omitempty"`
-	Keys      []key  `yaml:"keys,omitempty"`
+	Keys      []key       `yaml:"keys,omitempty"`
 }
 
 type key struct {
 	// A pointer, because 0 is a legal version and a forgotten keyVersion
 	// must not quietly become it.
 	KeyVersion    *wholeNumber `yaml:"keyVersion"`
-	Algorithm     string `yaml:"algorithm"`
-	PublicKey     string `yaml:"publicKey,omitempty"`
-	PublicKeyFile string `yaml:"publicKeyFile,omitempty"`
-	Status        string `yaml:"status,omitempty"`
+	Algorithm     string       `yaml:"algorithm"`
+	PublicKey     string       `yaml:"publicKey,omitempty"`
+	PublicKeyFile string       `yaml:"publicKeyFile,omitempty"`
+	Status        string       `yaml:"status,omitempty"`
 }
 
 type merchant struct {
