@@ -194,6 +194,14 @@ func pathOf(op string) string {
 // verifies the response signature (failing the test if it does not verify).
 func (h *harness) send(r req) reply {
 	h.t.Helper()
+	httpReq, r := h.build(r)
+	return h.sendRaw(r, httpReq)
+}
+
+// build signs r the way a correct client does and returns the request
+// ready to send, and r with its defaults filled in (for verify).
+func (h *harness) build(r req) (*http.Request, req) {
+	h.t.Helper()
 	if r.method == "" {
 		r.method = http.MethodPost
 	}
@@ -286,7 +294,7 @@ func (h *harness) send(r req) reply {
 		h.t.Fatal(err)
 	}
 	httpReq.Header = hdr
-	return h.sendRaw(r, httpReq)
+	return httpReq, r
 }
 
 // sendRaw sends a hand-built request (what req cannot express) and

@@ -447,6 +447,16 @@ func testCreatePass(t *testing.T, newDSN func(testing.TB) string) {
 	if err != nil || !reflect.DeepEqual(bySerial, &want) {
 		t.Fatalf("PassBySerial = %+v, %v", bySerial, err)
 	}
+	if got, err := db.MerchantPass(ctx(t), merchantA, p.ID); err != nil || !reflect.DeepEqual(got, &want) {
+		t.Fatalf("MerchantPass = %+v, %v\nwant %+v", got, err, &want)
+	}
+	// Another merchant's pass is not found, exactly like a missing one.
+	if _, err := db.MerchantPass(ctx(t), merchantB, p.ID); !errors.Is(err, ipass.ErrNotFound) {
+		t.Fatalf("MerchantPass at another merchant: %v, want ErrNotFound", err)
+	}
+	if _, err := db.MerchantPass(ctx(t), merchantA, passID(999)); !errors.Is(err, ipass.ErrNotFound) {
+		t.Fatalf("MerchantPass of a missing pass: %v, want ErrNotFound", err)
+	}
 	if _, err := db.PassBySerial(ctx(t), merchantB, "serial-1"); !errors.Is(err, ipass.ErrNotFound) {
 		t.Fatalf("PassBySerial at another merchant: %v, want ErrNotFound", err)
 	}
