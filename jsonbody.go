@@ -71,23 +71,23 @@ func (f *jsonFrame) advance() {
 // checked text in messages ("body", "dataInfo", ...).
 func checkStrictJSON(data []byte, what string, maxDepth int) error {
 	if bytes.HasPrefix(data, utf8BOM) {
-		return Errorf(CodeParamIllegal, "%s: a byte-order mark is not allowed", what)
+		return Errorf(CodeParamIllegal, "%s: a byte-order mark is not allowed", Field(what))
 	}
 	if !utf8.Valid(data) {
 		// encoding/json would silently replace bad bytes with U+FFFD.
-		return Errorf(CodeParamIllegal, "%s: not valid UTF-8", what)
+		return Errorf(CodeParamIllegal, "%s: not valid UTF-8", Field(what))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err == io.EOF {
-		return Errorf(CodeParamIllegal, "%s: empty; a JSON object is required", what)
+		return Errorf(CodeParamIllegal, "%s: empty; a JSON object is required", Field(what))
 	}
 	if err != nil {
 		return syntaxError(what, err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return Errorf(CodeParamIllegal, "%s: must be a JSON object", what)
+		return Errorf(CodeParamIllegal, "%s: must be a JSON object", Field(what))
 	}
 	stack := []*jsonFrame{{object: true, keys: map[string]struct{}{}, expectKey: true}}
 	path := func(extra ...string) string {
@@ -105,7 +105,7 @@ func checkStrictJSON(data []byte, what string, maxDepth int) error {
 		tok, err := dec.Token()
 		if err != nil {
 			if err == io.EOF {
-				return Errorf(CodeParamIllegal, "%s: unexpected end of JSON", what)
+				return Errorf(CodeParamIllegal, "%s: unexpected end of JSON", Field(what))
 			}
 			return syntaxError(what, err)
 		}
@@ -120,7 +120,7 @@ func checkStrictJSON(data []byte, what string, maxDepth int) error {
 			}
 			key, ok := tok.(string)
 			if !ok { // the decoder guarantees a string here
-				return Errorf(CodeParamIllegal, "%s: object key expected", what)
+				return Errorf(CodeParamIllegal, "%s: object key expected", Field(what))
 			}
 			if strings.IndexByte(key, 0) >= 0 {
 				return Errorf(CodeParamIllegal, "%s: a key contains U+0000", path())
@@ -161,7 +161,7 @@ func checkStrictJSON(data []byte, what string, maxDepth int) error {
 		}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return Errorf(CodeParamIllegal, "%s: unexpected data after the JSON object", what)
+		return Errorf(CodeParamIllegal, "%s: unexpected data after the JSON object", Field(what))
 	}
 	return nil
 }
@@ -170,9 +170,9 @@ func checkStrictJSON(data []byte, what string, maxDepth int) error {
 func syntaxError(what string, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return Errorf(CodeParamIllegal, "%s: invalid JSON at byte %d: %s", what, se.Offset, clip(se.Error(), 120))
+		return Errorf(CodeParamIllegal, "%s: invalid JSON at byte %d: %s", Field(what), se.Offset, clip(se.Error(), 120))
 	}
-	return Errorf(CodeParamIllegal, "%s: invalid JSON: %s", what, clip(err.Error(), 120))
+	return Errorf(CodeParamIllegal, "%s: invalid JSON: %s", Field(what), clip(err.Error(), 120))
 }
 
 // clip shortens s to at most n code points for use in a message, marking the cut.

@@ -114,6 +114,7 @@ func newHarness(t testing.TB, db *sqlstore.DB) *harness {
 		Service:           &service.Service{Tenants: db, Passes: db, Now: h.clock.Now, Logger: logger},
 		Tenants:           db,
 		Replay:            db,
+		WrappedKeys:       db,
 		Limiter:           db,
 		Pinger:            db,
 		Keys:              ipasshttp.ServerKeys{RSASigner: rsaSigner, ECCSigner: eccSigner, Decrypter: enc, KeyVersion: 1},

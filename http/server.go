@@ -75,11 +75,14 @@ type Server struct {
 	Service ipass.PassService // business operations (required)
 	Tenants ipass.TenantStore // client and key lookup (required)
 	Replay  ipass.ReplayStore // replay records; nil disables the check
-	Limiter ipass.RateLimiter // per-client rate limit; nil disables it
-	Pinger  ipass.Pinger      // readiness; nil means always ready
-	Keys    ServerKeys        // server keys (RSASigner required)
-	Logger  *slog.Logger      // one line per request; nil discards
-	Now     func() time.Time  // clock; nil means time.Now
+	// WrappedKeys makes each Encrypt symmetricKey usable once, server-wide;
+	// nil disables the check.
+	WrappedKeys ipass.WrappedKeyStore
+	Limiter     ipass.RateLimiter // per-client rate limit; nil disables it
+	Pinger      ipass.Pinger      // readiness; nil means always ready
+	Keys        ServerKeys        // server keys (RSASigner required)
+	Logger      *slog.Logger      // one line per request; nil discards
+	Now         func() time.Time  // clock; nil means time.Now
 
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration
