@@ -105,7 +105,11 @@ func (s *Server) HTTPServer() *http.Server {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    TransportMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
+		// Without this net/http answers "OPTIONS *" itself, unsigned; with
+		// it the request reaches the handler and gets a signed
+		// NO_INTERFACE_DEF like any other unknown path.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
 	}
 }
 
