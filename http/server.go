@@ -126,7 +126,7 @@ func (s *Server) now() time.Time {
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
-		return s.Logger
+		return slog.New(truncating(s.Logger.Handler()))
 	}
 	return slog.New(slog.DiscardHandler)
 }
