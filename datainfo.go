@@ -499,7 +499,7 @@ func objectOrString(raw json.RawMessage, field string) ([]byte, error) {
 	case "string":
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, Errorf(CodeParamIllegal, "%s: invalid string", field)
+			return nil, Errorf(CodeParamIllegal, "%s: invalid string", Field(field))
 		}
 		if s == "" {
 			return nil, nil
@@ -510,7 +510,7 @@ func objectOrString(raw json.RawMessage, field string) ([]byte, error) {
 		}
 		return []byte(s), nil
 	default:
-		return nil, Errorf(CodeParamIllegal, "%s: must be a JSON object (or a string holding one), not %s", field, article(k))
+		return nil, Errorf(CodeParamIllegal, "%s: must be a JSON object (or a string holding one), not %s", Field(field), article(k))
 	}
 }
 

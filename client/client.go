@@ -312,18 +312,18 @@ func (c *Client) Call(ctx context.Context, operation string, body []byte) (*Resp
 
 // do runs the attempts of one call.
 func (c *Client) do(ctx context.Context, ep endpoint, plain []byte) (*Response, error) {
-	wire, encHeader := plain, ""
-	if c.enc != nil {
-		// Sealed once per call: retries re-sign the same ciphertext with a
-		// new time, which is what makes each attempt a distinct content.
-		var err error
-		if wire, encHeader, err = gateway.Seal(c.enc.ServerKey, c.enc.KeyVersion, c.enc.AESKeySize, plain); err != nil {
-			return nil, fmt.Errorf("client: %s: encrypt request: %w", ep.name, err)
-		}
-	}
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, &ProtocolError{Operation: ep.name, Check: CheckTransport, Attempts: attempt - 1, Err: err}
+		}
+		wire, encHeader := plain, ""
+		if c.enc != nil {
+			// Sealed afresh for every attempt: the server accepts a wrapped
+			// AES key once, so a retry cannot reuse the first attempt's.
+			var err error
+			if wire, encHeader, err = gateway.Seal(c.enc.ServerKey, c.enc.KeyVersion, c.enc.AESKeySize, plain); err != nil {
+				return nil, fmt.Errorf("client: %s: encrypt request: %w", ep.name, err)
+			}
 		}
 		req, err := c.prepare(ctx, ep, wire, encHeader, c.requestTime())
 		if err != nil {

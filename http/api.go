@@ -217,7 +217,7 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	// G12
 	if x.encrypted {
-		if body, err = s.decrypt(x, encryptValues[0], body); err != nil {
+		if body, err = s.decrypt(ctx, x, encryptValues[0], body); err != nil {
 			return err
 		}
 	}
@@ -232,6 +232,12 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 		x.pass, err = s.Service.QueryPass(ctx, caller, body)
 	case opHistory:
 		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
+	}
+	if x.encrypted {
+		// Name the field, never its value: the body may be blocks of another
+		// client's ciphertext spliced together (AES-ECB) to be read back
+		// through this very message.
+		err = ipass.Redacted(err)
 	}
 	return err
 }
@@ -258,8 +264,8 @@ func (s *Server) identify(ctx context.Context, x *exchange) (*ipass.Client, erro
 }
 
 // decrypt is G12: Encrypt header, the server's key version, a client RSA key
-// for the response, then unwrap and decrypt.
-func (s *Server) decrypt(x *exchange, header string, body []byte) ([]byte, error) {
+// for the response, the wrapped key's single use, then unwrap and decrypt.
+func (s *Server) decrypt(ctx context.Context, x *exchange, header string, body []byte) ([]byte, error) {
 	params, parseErr := gateway.ParseEncryptHeader(header)
 	// A bad symmetricKey still yields the key version, which G12 checks first.
 	var gwErr *gateway.Error
@@ -277,14 +283,37 @@ func (s *Server) decrypt(x *exchange, header string, body []byte) ([]byte, error
 	if parseErr != nil {
 		return nil, gatewayError(parseErr)
 	}
-	plaintext, keySize, err := gateway.Open(decrypter, params, body)
-	if keySize > 0 {
-		x.aesKeyLen = keySize
+	if err := s.useWrappedKey(ctx, x, params.WrappedKey); err != nil {
+		return nil, err
 	}
+	// One answer for every failure, and the response sealed with the same
+	// key size whatever failed (keySize is 0 then): no padding oracle.
+	plaintext, keySize, err := gateway.OpenRequest(decrypter, params, body)
 	if err != nil {
 		return nil, gatewayError(err)
 	}
+	x.aesKeyLen = keySize
 	return plaintext, nil
+}
+
+// useWrappedKey accepts a wrapped AES key once, server-wide: the Encrypt
+// header is not signed, so otherwise another client could re-sign a
+// captured ciphertext with its symmetricKey as its own request. Decided on
+// the bytes as received, before unwrapping, so the answer tells nothing
+// about the key inside.
+func (s *Server) useWrappedKey(ctx context.Context, x *exchange, wrapped []byte) error {
+	if s.WrappedKeys == nil {
+		return nil
+	}
+	digest := sha256.Sum256(wrapped)
+	fresh, err := s.WrappedKeys.RecordWrappedKey(ctx, x.client.ID, digest[:], x.arrived)
+	if err != nil {
+		return fmt.Errorf("record wrapped key: %w", err)
+	}
+	if !fresh {
+		return ipass.Errorf(ipass.CodeRepeatRequest, "Encrypt.symmetricKey: this wrapped key was already used; wrap a fresh AES key for every request")
+	}
+	return nil
 }
 
 // gatewayError turns a protocol-layer rejection into a result error; its

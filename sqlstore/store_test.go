@@ -46,6 +46,7 @@ var contract = []contractTest{
 	{"History", testHistory},
 	{"DataInfoVerbatim", testDataInfoVerbatim},
 	{"RecordRequest", testRecordRequest},
+	{"RecordWrappedKey", testRecordWrappedKey},
 	{"Allow", testAllow},
 	{"AllowConcurrent", testAllowConcurrent},
 	{"TwoProcesses", testTwoProcesses},
@@ -451,6 +452,16 @@ func testCreatePass(t *testing.T, newDSN func(testing.TB) string) {
 	if err != nil || !reflect.DeepEqual(bySerial, &want) {
 		t.Fatalf("PassBySerial = %+v, %v", bySerial, err)
 	}
+	if got, err := db.MerchantPass(ctx(t), merchantA, p.ID); err != nil || !reflect.DeepEqual(got, &want) {
+		t.Fatalf("MerchantPass = %+v, %v\nwant %+v", got, err, &want)
+	}
+	// Another merchant's pass is not found, exactly like a missing one.
+	if _, err := db.MerchantPass(ctx(t), merchantB, p.ID); !errors.Is(err, ipass.ErrNotFound) {
+		t.Fatalf("MerchantPass at another merchant: %v, want ErrNotFound", err)
+	}
+	if _, err := db.MerchantPass(ctx(t), merchantA, passID(999)); !errors.Is(err, ipass.ErrNotFound) {
+		t.Fatalf("MerchantPass of a missing pass: %v, want ErrNotFound", err)
+	}
 	if _, err := db.PassBySerial(ctx(t), merchantB, "serial-1"); !errors.Is(err, ipass.ErrNotFound) {
 		t.Fatalf("PassBySerial at another merchant: %v, want ErrNotFound", err)
 	}
@@ -809,6 +820,59 @@ func testDataInfoVerbatim(t *testing.T, newDSN func(testing.TB) string) {
 	p2.DataInfo["$x_en_US$"] = json.RawMessage("\"\xff\"")
 	if _, err := db.CreatePass(ctx(t), p2, v2); err == nil {
 		t.Fatal("CreatePass stored invalid UTF-8")
+	}
+}
+
+// testRecordWrappedKey: a wrapped key is fresh once, server-wide (another
+// client, another process, any later time), and racing processes agree.
+func testRecordWrappedKey(t *testing.T, newDSN func(testing.TB) string) {
+	dsn := newDSN(t)
+	dbs := []*sqlstore.DB{sqlstoretest.Open(t, dsn), sqlstoretest.Open(t, dsn)}
+	at := time.UnixMilli(1760000000000)
+	digest := []byte{0x00, 0xff, 0x10, 0x20}
+	record := func(db *sqlstore.DB, client string, d []byte, at time.Time) bool {
+		t.Helper()
+		ok, err := db.RecordWrappedKey(ctx(t), client, d, at)
+		if err != nil {
+			t.Fatalf("RecordWrappedKey: %v", err)
+		}
+		return ok
+	}
+	if !record(dbs[0], clientA, digest, at) {
+		t.Fatal("first use is not fresh")
+	}
+	for _, c := range []struct {
+		name   string
+		db     *sqlstore.DB
+		client string
+		at     time.Time
+	}{
+		{"again", dbs[0], clientA, at},
+		{"by another client", dbs[0], clientB, at},
+		{"on another process", dbs[1], clientB, at},
+		{"a year later", dbs[1], clientA, at.AddDate(1, 0, 0)},
+	} {
+		if record(c.db, c.client, digest, c.at) {
+			t.Fatalf("used %s: fresh", c.name)
+		}
+	}
+	if !record(dbs[1], clientA, []byte{0x00, 0xff, 0x10, 0x21}, at) {
+		t.Fatal("another digest is not fresh")
+	}
+	var wg sync.WaitGroup
+	var fresh atomic.Int32
+	for i := range 20 {
+		wg.Go(func() {
+			if ok, err := dbs[i%2].RecordWrappedKey(ctx(t), clientB, []byte("contended"), at); err != nil {
+				t.Error(err)
+			} else if ok {
+				fresh.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if fresh.Load() != 1 {
+		t.Fatalf("%d racing uses were fresh, want 1", fresh.Load())
 	}
 }
 

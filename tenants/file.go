@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,21 +33,21 @@ type document struct {
 // its stored value on apply, which a zero value could not tell apart from an
 // explicit 0 or "".
 type client struct {
-	ClientID   string  `yaml:"clientId"`
-	Name       *string `yaml:"name,omitempty"`
-	RateLimit  *int    `yaml:"rateLimit,omitempty"`
-	HeaderCase *string `yaml:"headerCase,omitempty"`
-	Keys       []key   `yaml:"keys,omitempty"`
+	ClientID   string       `yaml:"clientId"`
+	Name       *string      `yaml:"name,omitempty"`
+	RateLimit  *wholeNumber `yaml:"rateLimit,omitempty"`
+	HeaderCase *string      `yaml:"headerCase,omitempty"`
+	Keys       []key        `yaml:"keys,omitempty"`
 }
 
 type key struct {
 	// A pointer, because 0 is a legal version and a forgotten keyVersion
 	// must not quietly become it.
-	KeyVersion    *int   `yaml:"keyVersion"`
-	Algorithm     string `yaml:"algorithm"`
-	PublicKey     string `yaml:"publicKey,omitempty"`
-	PublicKeyFile string `yaml:"publicKeyFile,omitempty"`
-	Status        string `yaml:"status,omitempty"`
+	KeyVersion    *wholeNumber `yaml:"keyVersion"`
+	Algorithm     string       `yaml:"algorithm"`
+	PublicKey     string       `yaml:"publicKey,omitempty"`
+	PublicKeyFile string       `yaml:"publicKeyFile,omitempty"`
+	Status        string       `yaml:"status,omitempty"`
 }
 
 type merchant struct {
@@ -79,7 +78,7 @@ type user struct {
 // Load reads the tenants file at path and parses it; relative publicKeyFile
 // paths resolve against the file's folder.
 func Load(path string) (*ipass.Tenants, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path, MaxTenantsFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read tenants file: %w", err)
 	}
@@ -99,8 +98,8 @@ func Parse(data []byte, baseDir string) (*ipass.Tenants, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, sources := fromDocument(doc, baseDir)
-	v := validator{keySources: sources}
+	t, sources, early := fromDocument(doc, baseDir)
+	v := validator{keySources: sources, clientEarly: early}
 	v.tenants(t)
 	if err := v.err(); err != nil {
 		return nil, err
@@ -145,9 +144,10 @@ func invalid(msg string) error {
 // file can have (missing keyVersion, both or neither of publicKey and
 // publicKeyFile, an unreadable key file) go into the key sources, so they are
 // reported in order with the rest by the validator.
-func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource) {
+func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource, [][]fieldProblem) {
 	t := &ipass.Tenants{}
 	var sources [][]keySource
+	var early [][]fieldProblem
 	for _, c := range doc.Clients {
 		ic := ipass.Client{ID: c.ClientID}
 		if c.Name != nil {
@@ -155,8 +155,12 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 		} else {
 			ic.Omitted = append(ic.Omitted, "name")
 		}
+		var ce []fieldProblem
 		if c.RateLimit != nil {
-			ic.RateLimit = *c.RateLimit
+			ic.RateLimit = c.RateLimit.int()
+			if c.RateLimit.problem != "" {
+				ce = append(ce, fieldProblem{"rateLimit", c.RateLimit.problem})
+			}
 		} else {
 			ic.Omitted = append(ic.Omitted, "rateLimit")
 		}
@@ -165,6 +169,7 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 		} else {
 			ic.Omitted = append(ic.Omitted, "headerCase")
 		}
+		early = append(early, ce)
 		var cs []keySource
 		for _, k := range c.Keys {
 			ik, src := keyFromDocument(k, baseDir)
@@ -221,7 +226,7 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 	for _, u := range doc.Users {
 		t.Users = append(t.Users, ipass.User{ID: u.UserID, OpenIDs: nilIfEmpty(u.OpenIDs)})
 	}
-	return t, sources
+	return t, sources, early
 }
 
 func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
@@ -230,8 +235,10 @@ func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
 	src := keySource{field: "publicKey"}
 	if k.KeyVersion == nil {
 		src.early = append(src.early, fieldProblem{"keyVersion", "is missing (0 is a legal version; write it out)"})
+	} else if k.KeyVersion.problem != "" {
+		src.early = append(src.early, fieldProblem{"keyVersion", k.KeyVersion.problem})
 	} else {
-		ik.Version = *k.KeyVersion
+		ik.Version = k.KeyVersion.int()
 	}
 	switch {
 	case k.PublicKey != "" && k.PublicKeyFile != "":
@@ -250,7 +257,7 @@ func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(baseDir, path)
 		}
-		data, err := os.ReadFile(path)
+		data, err := readCapped(path, MaxKeyFileBytes)
 		if err != nil {
 			src.early = append(src.early, fieldProblem{"publicKeyFile", err.Error()})
 			src.noCheck = true
@@ -285,7 +292,7 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			dc.Name = &c.Name
 		}
 		if !slices.Contains(c.Omitted, "rateLimit") {
-			dc.RateLimit = &c.RateLimit
+			dc.RateLimit = &wholeNumber{value: int64(c.RateLimit)}
 		}
 		if hc := string(c.HeaderCase); hc != "" && !slices.Contains(c.Omitted, "headerCase") {
 			dc.HeaderCase = &hc
@@ -297,7 +304,7 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			if pem, err := normalKey(text); err == nil {
 				text = pem
 			}
-			v := k.Version
+			v := wholeNumber{value: int64(k.Version)}
 			dc.Keys = append(dc.Keys, key{KeyVersion: &v, Algorithm: k.Algorithm, PublicKey: text, Status: string(k.Status)})
 		}
 		doc.Clients = append(doc.Clients, dc)

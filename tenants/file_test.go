@@ -305,7 +305,27 @@ func TestParseErrors(t *testing.T) {
 		{"ErrUnknownKeyField", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem, state: active}\n",
 			"line 4: field state not found in type a key"},
 		{"ErrWrongType", "clients:\n  - clientId: c\n    rateLimit: fast\n",
-			"line 3: cannot unmarshal !!str `fast` into int"},
+			"clients[0] (c).rateLimit: fast is not a whole number"},
+		// yaml.v3 would store 2.9 as 2 (issue 8, break 7).
+		{"ErrKeyVersionFraction", client + "{keyVersion: 2.9, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 2.9 is not a whole number"},
+		{"ErrKeyVersionExponent", client + "{keyVersion: 1e3, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 1e3 is not a whole number"},
+		{"ErrKeyVersionQuoted", client + "{keyVersion: \"1\", algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 1 is not a whole number"},
+		{"ErrKeyVersionList", client + "{keyVersion: [1], algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: must be a whole number"},
+		{"ErrRateLimitFraction", "clients:\n  - clientId: c\n    rateLimit: 0.5\n",
+			"clients[0] (c).rateLimit: 0.5 is not a whole number"},
+		{"ErrRateLimitTooLarge", "clients:\n  - clientId: c\n    rateLimit: 3000000000\n",
+			"clients[0] (c).rateLimit: 3000000000 is larger than 2147483647"},
+		{"ErrRateLimitBeyondInt64", "clients:\n  - clientId: c\n    rateLimit: 99999999999999999999\n",
+			"clients[0] (c).rateLimit: 99999999999999999999 is "},
+		{"ErrKeyVersionTooLarge", client + "{keyVersion: 3000000000, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 3000000000 is larger than 2147483647"},
+		// A key file that never ends must not be read into memory.
+		{"ErrKeyFileDevice", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: /dev/zero}\n",
+			"clients[0] (2110200000000044).keys[0].publicKeyFile: /dev/zero: not a regular file"},
 		{"ErrDuplicateYAMLKey", "clients:\n  - clientId: a\n    clientId: b\n",
 			`line 3: mapping key "clientId" already defined at line 2`},
 		{"ErrSyntax", "clients: [\n", "line 1: did not find expected node content"},
@@ -367,6 +387,38 @@ clients[0] (2110200000000044).keys[1].publicKey: is missing; give publicKey (PEM
 merchants[0].merchantId: is empty`
 	if got := ipass.ErrorMessage(err); got != want {
 		t.Errorf("message:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestKeyFileSizeCap: a publicKeyFile larger than MaxKeyFileBytes is refused
+// by name, without reading it whole (issue 8, break 7).
+func TestKeyFileSizeCap(t *testing.T) {
+	dir := t.TempDir()
+	key := mustReadKey(t, "client-0044-rsa-v1.pub.pem")
+	for _, tt := range []struct {
+		name string
+		size int
+		want string
+	}{
+		{"at the cap", tenants.MaxKeyFileBytes, ""},
+		{"one byte over", tenants.MaxKeyFileBytes + 1, "big.pem: larger than 65536 bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// A real key padded with trailing blank lines up to size.
+			data := key + strings.Repeat("\n", tt.size-len(key))
+			if err := os.WriteFile(filepath.Join(dir, "big.pem"), []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tenants.Parse([]byte("clients:\n  - clientId: c\n    keys:\n      - {keyVersion: 1, algorithm: RSA256, publicKeyFile: big.pem}\n"), dir)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case tt.want != "" && !strings.Contains(ipass.ErrorMessage(err), "clients[0] (c).keys[0].publicKeyFile: "):
+				t.Fatalf("Parse: %v, want a problem naming the entry and field", err)
+			case tt.want != "" && !strings.Contains(ipass.ErrorMessage(err), tt.want):
+				t.Fatalf("Parse: %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
 

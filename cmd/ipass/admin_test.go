@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	"github.com/ipass-dev/ipass/tenants"
 )
 
@@ -311,6 +312,52 @@ func TestAdminUsage(t *testing.T) {
 	}
 }
 
+// TestAdminApplyRefusesOutOfRangeNumbers: numbers PostgreSQL's 32-bit
+// columns cannot hold, and fractions, are refused by the validator naming
+// entry and field, on both engines, before any driver sees them (issue 8,
+// break 7). Before, PostgreSQL answered with a raw driver error and 2.9
+// was stored as 2.
+func TestAdminApplyRefusesOutOfRangeNumbers(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{"sqlite": sqlstoretest.NewSQLiteDSN, "postgres": sqlstoretest.NewPostgresDSN} {
+		t.Run(name, func(t *testing.T) {
+			db := dsn(t)
+			mustAdmin(t, "", "admin", "apply", "-f", adminFixtures, "--db", db)
+			before := mustAdmin(t, "", "admin", "export", "--db", db).stdout
+			dir := t.TempDir()
+			for _, tt := range []struct{ name, yaml, want string }{
+				{"rateLimit", "clients:\n  - {clientId: \"2110200000000044\", rateLimit: 3000000000}\n",
+					"clients[0] (2110200000000044).rateLimit: 3000000000 is larger than 2147483647"},
+				{"keyVersion", "clients:\n  - clientId: \"2110200000000044\"\n    keys:\n      - {keyVersion: 3000000000, algorithm: RSA256, publicKeyFile: " + filepath.Join(adminKeyDir(t), "client-0044-rsa-v1.pub.pem") + "}\n",
+					"clients[0] (2110200000000044).keys[0].keyVersion: 3000000000 is larger than 2147483647"},
+				{"fraction", "clients:\n  - clientId: \"2110200000000044\"\n    keys:\n      - {keyVersion: 2.9, algorithm: RSA256, publicKeyFile: " + filepath.Join(adminKeyDir(t), "client-0044-rsa-v1.pub.pem") + "}\n",
+					"clients[0] (2110200000000044).keys[0].keyVersion: 2.9 is not a whole number"},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					file := filepath.Join(dir, tt.name+".yaml")
+					if err := os.WriteFile(file, []byte(tt.yaml), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					r := cliRun(t, "", nil, "admin", "apply", "-f", file, "--db", db)
+					if r.code != exitFailure || !strings.Contains(r.stderr, tt.want) {
+						t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", r.code, r.stderr, exitFailure, tt.want)
+					}
+					if after := mustAdmin(t, "", "admin", "export", "--db", db).stdout; after != before {
+						t.Fatal("the database changed")
+					}
+				})
+			}
+		})
+	}
+}
+
+// adminKeyDir is the folder of the fixture key files, absolute.
+func adminKeyDir(t *testing.T) string {
+	dir, err := filepath.Abs(filepath.Join(filepath.Dir(adminFixtures), "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 // TestAdminApplyKeyRotationKeepsClient follows the README's key rotation
 // step 2 with a file listing only the new key: the client keeps its name and
 // rateLimit, --dry-run shows the change and writes nothing, and step 4

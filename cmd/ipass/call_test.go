@@ -54,6 +54,7 @@ func callServer(t *testing.T) string {
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
 		Tenants:           db,
 		Replay:            db,
+		WrappedKeys:       db,
 		Limiter:           db,
 		Keys:              ipasshttp.ServerKeys{RSASigner: rsaSigner, ECCSigner: eccSigner, Decrypter: enc, KeyVersion: 1},
 		Logger:            logger,

@@ -99,6 +99,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
 		Tenants:           db,
 		Replay:            db,
+		WrappedKeys:       db,
 		Limiter:           db,
 		Pinger:            db,
 		Keys:              keys.keys,
