@@ -113,8 +113,7 @@ func newHarness(t testing.TB, db *sqlstore.DB) *harness {
 	h.srv = &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db, Now: h.clock.Now, Logger: logger},
 		Tenants:           db,
-		Replay:            db,
-		Limiter:           db,
+		Gate:              db,
 		Pinger:            db,
 		Keys:              ipasshttp.ServerKeys{RSASigner: rsaSigner, ECCSigner: eccSigner, Decrypter: enc, KeyVersion: 1},
 		Logger:            logger,

@@ -3,8 +3,7 @@
 // probes, and the single place where a result becomes a signed HTTP response.
 //
 // It depends on root interfaces only ([ipass.PassService], [ipass.TenantStore],
-// [ipass.ReplayStore], [ipass.RateLimiter], [ipass.Pinger]); cmd/ipass plugs
-// the store in. Import it as ipasshttp where net/http is also used.
+// [ipass.Gate], [ipass.Pinger]); cmd/ipass plugs the store in. Import it as ipasshttp where net/http is also used.
 package http
 
 import (
@@ -74,8 +73,7 @@ func (k *ServerKeys) decrypterFor(version int) (*rsa.PrivateKey, bool) {
 type Server struct {
 	Service ipass.PassService // business operations (required)
 	Tenants ipass.TenantStore // client and key lookup (required)
-	Replay  ipass.ReplayStore // replay records; nil disables the check
-	Limiter ipass.RateLimiter // per-client rate limit; nil disables it
+	Gate    ipass.Gate        // replay records and rate limits; nil disables both
 	Pinger  ipass.Pinger      // readiness; nil means always ready
 	Keys    ServerKeys        // server keys (RSASigner required)
 	Logger  *slog.Logger      // one line per request; nil discards
@@ -83,6 +81,12 @@ type Server struct {
 
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration
+	// MaxRequestDuration bounds the time from a request's arrival to its
+	// write (see [ipass.Admission]); 0 means DefaultMaxRequestDuration.
+	MaxRequestDuration time.Duration
+	// MaxClockSkew is how far apart the clocks of the processes sharing the
+	// database may be; 0 means DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
 	// MaxBodyBytes is the G3 limit; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxHeaderBytes caps the request headers; 0 means DefaultMaxHeaderBytes.

@@ -93,8 +93,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	srv := &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
 		Tenants:           db,
-		Replay:            db,
-		Limiter:           db,
+		Gate:              db,
 		Pinger:            db,
 		Keys:              keys,
 		Logger:            logger,
@@ -159,7 +158,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 
 // pruneReplayRecords deletes expired replay records once a minute so the
 // table stays proportional to the traffic of one window.
-func pruneReplayRecords(ctx context.Context, db ipass.ReplayStore, logger *slog.Logger) {
+func pruneReplayRecords(ctx context.Context, db ipass.Gate, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
