@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/rand"
 	"crypto/rsa"
@@ -52,8 +53,11 @@ func WrapKey(pub *rsa.PublicKey, aesKey []byte) ([]byte, error) {
 // of a registered signing key can probe, each probe is signed, replay-checked
 // and rate-limited, and the reply is DECRYPT_FAILED whether the RSA padding
 // or the later AES padding failed.
-func UnwrapKey(priv *rsa.PrivateKey, wrapped []byte) ([]byte, error) {
-	if priv == nil {
+//
+// priv is any RSA crypto.Decrypter that behaves as *rsa.PrivateKey does
+// (for example a libcrypto-backed key); the receiver never needs more.
+func UnwrapKey(priv crypto.Decrypter, wrapped []byte) ([]byte, error) {
+	if k, isRSA := priv.(*rsa.PrivateKey); priv == nil || isRSA && k == nil {
 		return nil, newError(ReasonDecryptFailed, "Encrypt.symmetricKey", "no RSA key to unwrap with", nil)
 	}
 	// Decrypter with nil options is PKCS#1 v1.5 and, unlike
@@ -155,7 +159,7 @@ func Seal(pub *rsa.PublicKey, keyVersion, keySize int, plaintext []byte) (body [
 // Open unwraps the key of a parsed Encrypt header with priv and decrypts
 // body. It also returns the AES key length, which a server needs to pick the
 // size of the fresh key for its response (spec 2.6).
-func Open(priv *rsa.PrivateKey, p EncryptParams, body []byte) (plaintext []byte, keySize int, err error) {
+func Open(priv crypto.Decrypter, p EncryptParams, body []byte) (plaintext []byte, keySize int, err error) {
 	key, err := UnwrapKey(priv, p.WrappedKey)
 	if err != nil {
 		return nil, 0, err

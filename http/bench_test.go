@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/ipass-dev/ipass/gateway"
 	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
+	"github.com/ipass-dev/ipass/tenants"
 )
 
 // BenchmarkServeUpdatePass drives signed updatePass requests through the
@@ -25,6 +27,18 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 	for name, open := range sqlstoretest.Engines(b) {
 		b.Run(name, func(b *testing.B) {
 			h := newHarness(b, open(b))
+			// Rate limit off, as in the e2e benchmark: the harness clock
+			// stands still, so the bucket would never refill.
+			fx, err := tenants.Load(fixturesFile)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range fx.Clients {
+				fx.Clients[i].RateLimit = 0
+			}
+			if err := h.db.Apply(context.Background(), fx); err != nil {
+				b.Fatal(err)
+			}
 			var cards []string
 			for i := range 32 {
 				body := fmt.Sprintf(`{"merchantId":%q,"userId":%q,"templateCode":"temlate111001","bizSerialId":"bench-%d","bizSerialType":"OUT_PLAT_FORM","startDate":1735689600000,"endDate":4102444800000,"bizCreate":1735689600000,"codeInfo":{"$codevalue$":"C%d"},"dataInfo":{"$points_en_US$":1,"$points_zh_HK$":1}}`,

@@ -9,7 +9,6 @@ package http
 import (
 	"context"
 	"crypto"
-	"crypto/rsa"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -44,21 +43,21 @@ const TransportMaxHeaderBytes = 1 << 20
 // ServerKeys are the server's own keys. Signers stay behind crypto.Signer so
 // only the key-loading code sees key bytes.
 type ServerKeys struct {
-	RSASigner  crypto.Signer   // signs RSA256 responses
-	ECCSigner  crypto.Signer   // signs ECC224 responses (P-224)
-	Decrypter  *rsa.PrivateKey // unwraps RSA_AES symmetric keys sent by clients
-	KeyVersion int             // reported in response Signature headers; expected in request Encrypt headers
+	RSASigner  crypto.Signer    // signs RSA256 responses
+	ECCSigner  crypto.Signer    // signs ECC224 responses (P-224)
+	Decrypter  crypto.Decrypter // unwraps RSA_AES symmetric keys sent by clients (RSA)
+	KeyVersion int              // reported in response Signature headers; expected in request Encrypt headers
 
 	// PreviousDecrypter, when set, still unwraps requests whose Encrypt
 	// keyVersion is PreviousKeyVersion: merchants that encrypt can move to
 	// the new server key over a grace period instead of at one instant.
-	PreviousDecrypter  *rsa.PrivateKey
+	PreviousDecrypter  crypto.Decrypter
 	PreviousKeyVersion int
 }
 
 // decrypterFor returns the private key for an Encrypt keyVersion (-1: absent,
 // meaning the current key).
-func (k *ServerKeys) decrypterFor(version int) (*rsa.PrivateKey, bool) {
+func (k *ServerKeys) decrypterFor(version int) (crypto.Decrypter, bool) {
 	switch {
 	case version < 0 || version == k.KeyVersion:
 		return k.Decrypter, true

@@ -66,6 +66,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if err != nil {
 		return err
 	}
+	keys = withFastCrypto(keys, logger)
 	db, err := sqlstore.Open(ctx, cfg.db, logger)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
