@@ -193,6 +193,7 @@ func (k *rsaKey) Decrypt(random io.Reader, ciphertext []byte, opts crypto.Decryp
 	sessionKeyLen := 0
 	switch o := opts.(type) {
 	case nil:
+	//lint:ignore SA1019 the wire protocol mandates PKCS#1 v1.5 key transport; callers ask for implicit rejection with it.
 	case *rsa.PKCS1v15DecryptOptions:
 		sessionKeyLen = o.SessionKeyLen
 	default:
