@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,7 @@ type Server struct {
 	Keys    ServerKeys        // server keys (RSASigner required)
 	Logger  *slog.Logger      // one line per request; nil discards
 	Now     func() time.Time  // clock; nil means time.Now
+	Wallet  *Wallet           // the wallet pages (/wallet/, /static/wallet/); nil: not served
 
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration
@@ -98,7 +100,7 @@ type Server struct {
 // HTTPServer wraps the handler in the *http.Server `ipass serve` runs, with
 // the timeouts that keep slow or idle clients from pinning connections.
 func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{
+	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, // slow-loris: headers must arrive promptly
 		ReadTimeout:       30 * time.Second, // a 1 MiB body needs no longer
@@ -107,6 +109,10 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    TransportMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
 	}
+	if s.Wallet != nil {
+		hs.RegisterOnShutdown(s.Wallet.Shutdown) // end event streams, or Shutdown waits for them
+	}
+	return hs
 }
 
 // Drain marks the server as shutting down: /readyz answers 503 so load
@@ -156,6 +162,10 @@ func (s *Server) Handler() http.Handler {
 				s.serveReady(w, r)
 				return
 			}
+		}
+		if s.Wallet != nil && (strings.HasPrefix(r.URL.Path, "/wallet/") || strings.HasPrefix(r.URL.Path, "/static/wallet/")) {
+			s.Wallet.ServeHTTP(w, r)
+			return
 		}
 		s.serveAPI(w, r)
 	})

@@ -104,6 +104,10 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 				Placeholders: slices.Clone(info.CardPlaceholders),
 				CodeDisplay:  ipass.CodeQR,
 				Style:        map[string]string{"backgroundColor": "#1677FF", "foregroundColor": "#FFFFFF"},
+				Labels: map[string]map[string]string{
+					"points": {"zh_HK": "積分", "en_US": "Points"},
+					"level":  {"zh_HK": "等級", "en_US": "Level"},
+				},
 			},
 			{
 				Code:         info.TicketTemplate,
@@ -115,6 +119,11 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 				Placeholders: slices.Clone(info.TicketPlaceholders),
 				CodeDisplay:  ipass.CodeQR,
 				Style:        map[string]string{"backgroundColor": "#2F54EB", "foregroundColor": "#FFFFFF"},
+				Labels: map[string]map[string]string{
+					"ticketName":     {"zh_HK": "門票", "en_US": "Ticket"},
+					"availableTimes": {"zh_HK": "可用次數", "en_US": "Uses left"},
+					"price":          {"zh_HK": "價格", "en_US": "Price"},
+				},
 			},
 		},
 	}

@@ -26,6 +26,8 @@ tenants file (YAML, see product.md section 2).
 Subcommands:
   apply -f FILE   create or update everything in FILE (idempotent; never deletes)
   export          print the current tenants as a tenants file
+  wallet-link --user USERID   print a link to a holder's wallet
+  wallet-secret rotate        make every earlier wallet link stop working
 
 Run ` + "`ipass admin SUBCOMMAND --help`" + ` for the flags of a subcommand.
 `
@@ -43,6 +45,10 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminApply(ctx, e, args[1:])
 	case "export":
 		return runAdminExport(ctx, e, args[1:])
+	case "wallet-link":
+		return runAdminWalletLink(ctx, e, args[1:])
+	case "wallet-secret":
+		return runAdminWalletSecret(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "ipass admin: unknown subcommand %q\n\n%s", args[0], adminUsage)
 	return exitUsage

@@ -33,6 +33,7 @@ type serveConfig struct {
 	maxBodyBytes      int64         // largest accepted request body; default 1 MiB (spec G3)
 	prevEncryptionKey string        // RSA private key still accepted for requests naming prevKeyVersion; default none
 	prevKeyVersion    int           // the Encrypt keyVersion of prevEncryptionKey; default -1 (none)
+	walletTimezone    string        // time zone of dates in the wallet pages; default Asia/Hong_Kong
 }
 
 func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
@@ -57,6 +58,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.prevEncryptionKey, "previous-encryption-key", "", "during a server key rotation: the old RSA encryption key `file`, still accepted for requests whose Encrypt keyVersion is --previous-server-key-version")
 	fs.IntVar(&c.prevKeyVersion, "previous-server-key-version", -1, "the Encrypt keyVersion of --previous-encryption-key")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
+	c.walletFlags(fs)
 	return fs
 }
 

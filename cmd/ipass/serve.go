@@ -101,6 +101,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		RequestTimeWindow: cfg.requestTimeWindow,
 		MaxBodyBytes:      cfg.maxBodyBytes,
 	}
+	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
@@ -119,6 +122,10 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	}
 	if demo != nil {
 		printQuickstart(stdout, demo, cfg, scheme+"://"+addr)
+		if err := printWalletLink(ctx, stdout, db, demo, scheme+"://"+addr); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 
 	hs := srv.HTTPServer()
