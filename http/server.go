@@ -1,5 +1,5 @@
-// Package http is the ipass server: the three open-API endpoints behind the
-// gateway checks of ipass-api.md section 2.10 (G1–G12), health and readiness
+// Package http is the ipass server: the open-API endpoints behind the
+// gateway checks of docs/api.md, "Processing order" (G1–G12), health and readiness
 // probes, and the single place where a result becomes a signed HTTP response.
 //
 // It depends on root interfaces only ([ipass.PassService], [ipass.TenantStore],
@@ -26,6 +26,8 @@ const (
 	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
+	// PathQueryPassHistory is this project's extension [ext] (docs/api.md).
+	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
 )
 
 // DefaultMaxBodyBytes is the request body limit of G3 (1 MiB as received).
@@ -147,7 +149,7 @@ func (s *Server) maxBody() int64 {
 	return DefaultMaxBodyBytes
 }
 
-// Handler returns the root handler: /healthz, /readyz and the open API.
+// Handler returns the root handler: /healthz, /readyz, /openapi.json and the open API.
 // Every other path is answered by the API handler as NO_INTERFACE_DEF.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +162,11 @@ func (s *Server) Handler() http.Handler {
 		case "/readyz":
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				s.serveReady(w, r)
+				return
+			}
+		case "/openapi.json":
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				serveOpenAPI(w, r)
 				return
 			}
 		}

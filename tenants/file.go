@@ -1,5 +1,5 @@
-// Package tenants reads, checks and writes the tenants file of product.md
-// section 2 — the YAML that provisions clients and their keys, merchants,
+// Package tenants reads, checks and writes the tenants file
+// (docs/tenants-file.md) — the YAML that provisions clients and their keys, merchants,
 // templates and users — and builds the demo tenant.
 //
 // It turns files into [ipass.Tenants] and back; storing them is the job of an

@@ -31,7 +31,7 @@ func init() {
 func runServe(ctx context.Context, e *env, args []string) int {
 	var cfg serveConfig
 	fs := cfg.flagSet(e.stderr)
-	if code, ok := parseFlags(e, fs, "Usage: ipass serve [flags]\n\nRuns the open-API server. Every flag can also be given as IPASS_<FLAG_IN_UPPER_SNAKE> (the flag wins).\n\nFlags:\n", args); !ok {
+	if code, ok := parseFlags(e, fs, "Usage: ipass serve [flags]\n\nRuns the open-API server (docs/api.md; operating it: docs/operating.md). Every flag can also be given as IPASS_<FLAG_IN_UPPER_SNAKE> (the flag wins).\n\nFlags:\n", args); !ok {
 		return code
 	}
 	if err := applyEnv(fs, e.getenv); err != nil {
