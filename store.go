@@ -1,9 +1,6 @@
 package ipass
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // TenantStore reads and provisions clients, merchants, templates and users.
 //
@@ -33,7 +30,9 @@ type TenantStore interface {
 }
 
 // PassStore keeps passes and their history. Every exported method is one
-// transaction; a nil error means it is committed.
+// transaction; a nil error means it is committed. A write method (CreatePass,
+// UpdatePass) called with a pending [Admission] in ctx records it in the same
+// transaction (see [WithAdmission]).
 type PassStore interface {
 	// CreatePass inserts p (Version 1) and its first history entry v.
 	// If a pass with the same (MerchantID, BizSerialID) already exists nothing
@@ -62,24 +61,6 @@ type PassStore interface {
 	UpdatePass(ctx context.Context, passID string, decide func(next *Pass) (*PassVersion, error)) (*Pass, error)
 	// History returns every version entry of the pass, oldest first.
 	History(ctx context.Context, passID string) ([]PassVersion, error)
-}
-
-// ReplayStore records signed requests so a replay inside the window is refused
-// by every server process sharing the database (ipass-api.md 2.9).
-type ReplayStore interface {
-	// RecordRequest stores (clientID, digest) until expiresAt. It returns
-	// false, without error, when an unexpired record already exists.
-	RecordRequest(ctx context.Context, clientID string, digest []byte, expiresAt time.Time) (fresh bool, err error)
-	// PruneRequests deletes records that expired before t and returns how many.
-	PruneRequests(ctx context.Context, t time.Time) (int64, error)
-}
-
-// RateLimiter is a per-client token bucket shared by all server processes.
-type RateLimiter interface {
-	// Allow takes one token from clientID's bucket (capacity and refill rate =
-	// ratePerSecond) at instant now. When the bucket is empty it returns false
-	// and how long until a token is available.
-	Allow(ctx context.Context, clientID string, ratePerSecond int, now time.Time) (ok bool, retryAfter time.Duration, err error)
 }
 
 // Pinger reports whether the store's database is reachable (readiness).

@@ -16,6 +16,7 @@ import (
 	"github.com/ipass-dev/ipass/client"
 	"github.com/ipass-dev/ipass/gateway"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/internal/openssl"
 	"github.com/ipass-dev/ipass/service"
 	"github.com/ipass-dev/ipass/sqlstore"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
@@ -104,13 +105,13 @@ func ipassHandler(ctx context.Context, db *sqlstore.DB, k *keys) (http.Handler, 
 	}
 	logger := slog.New(slog.DiscardHandler)
 	srv := &ipasshttp.Server{
-		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
-		Tenants:           db,
-		Replay:            db,
-		WrappedKeys:       db,
-		Limiter:           db,
-		Pinger:            db,
-		Keys:              ipasshttp.ServerKeys{RSASigner: k.serverRSA, ECCSigner: k.serverECC, Decrypter: k.serverEnc, KeyVersion: 1},
+		Service:     &service.Service{Tenants: db, Passes: db, Logger: logger},
+		Tenants:     db,
+		Gate:        db,
+		WrappedKeys: db,
+		Pinger:      db,
+		Keys: ipasshttp.ServerKeys{RSASigner: openssl.Wrap(k.serverRSA), ECCSigner: k.serverECC,
+			Decrypter: openssl.Wrap(k.serverEnc).(crypto.Decrypter), KeyVersion: 1},
 		Logger:            logger,
 		RequestTimeWindow: 5 * time.Minute,
 	}

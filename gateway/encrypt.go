@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/rand"
 	"crypto/rsa"
@@ -51,8 +52,11 @@ func WrapKey(pub *rsa.PublicKey, aesKey []byte) ([]byte, error) {
 // opening a response whose signature it verified; a server facing requests
 // from any registered client must use [OpenRequest], which rejects
 // implicitly and fails in one way only.
-func UnwrapKey(priv *rsa.PrivateKey, wrapped []byte) ([]byte, error) {
-	if priv == nil {
+//
+// priv is any RSA crypto.Decrypter that behaves as *rsa.PrivateKey does
+// (for example a libcrypto-backed key); the receiver never needs more.
+func UnwrapKey(priv crypto.Decrypter, wrapped []byte) ([]byte, error) {
+	if k, isRSA := priv.(*rsa.PrivateKey); priv == nil || isRSA && k == nil {
 		return nil, newError(ReasonDecryptFailed, "Encrypt.symmetricKey", "no RSA key to unwrap with", nil)
 	}
 	// Decrypter with nil options is PKCS#1 v1.5 and, unlike
@@ -154,7 +158,7 @@ func Seal(pub *rsa.PublicKey, keyVersion, keySize int, plaintext []byte) (body [
 // Open unwraps the key of a parsed Encrypt header with priv and decrypts
 // body. It also returns the AES key length, which a server needs to pick the
 // size of the fresh key for its response (spec 2.6).
-func Open(priv *rsa.PrivateKey, p EncryptParams, body []byte) (plaintext []byte, keySize int, err error) {
+func Open(priv crypto.Decrypter, p EncryptParams, body []byte) (plaintext []byte, keySize int, err error) {
 	key, err := UnwrapKey(priv, p.WrappedKey)
 	if err != nil {
 		return nil, 0, err

@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
+	"sync"
 )
 
 // ErrRequestUndecryptable is the one answer [OpenRequest] gives for every
@@ -31,12 +33,15 @@ var ErrRequestUndecryptable = &Error{
 // ErrRequestUndecryptable. keySize is the request's AES key length on
 // success and 0 on failure, so a response to any failure is sealed with the
 // same key length.
-func OpenRequest(priv *rsa.PrivateKey, p EncryptParams, body []byte) (plaintext []byte, keySize int, err error) {
-	if priv == nil {
+//
+// priv is any RSA crypto.Decrypter that behaves as *rsa.PrivateKey does (for
+// example a libcrypto-backed key).
+func OpenRequest(priv crypto.Decrypter, p EncryptParams, body []byte) (plaintext []byte, keySize int, err error) {
+	if k, isRSA := priv.(*rsa.PrivateKey); priv == nil || isRSA && k == nil {
 		return nil, 0, ErrRequestUndecryptable
 	}
-	key := unwrapImplicit(priv, p.WrappedKey)
-	plaintext, err = decryptBodyUniform(key, body)
+	key, unwrapped := unwrapImplicit(priv, p.WrappedKey)
+	plaintext, err = decryptBodyUniform(key, unwrapped, body)
 	if err != nil {
 		return nil, 0, ErrRequestUndecryptable
 	}
@@ -45,7 +50,9 @@ func OpenRequest(priv *rsa.PrivateKey, p EncryptParams, body []byte) (plaintext 
 
 // unwrapImplicit returns the unwrapped AES key, or when there is none the
 // substitute key. Both are computed every time.
-func unwrapImplicit(priv *rsa.PrivateKey, wrapped []byte) []byte {
+// unwrapped is 1 for a real key and 0 for the substitute, for the body
+// check to fold in without a branch.
+func unwrapImplicit(priv crypto.Decrypter, wrapped []byte) (key []byte, unwrapped int) {
 	mac := hmac.New(sha256.New, rejectionSecret(priv))
 	mac.Write(wrapped)
 	substitute := mac.Sum(nil)
@@ -57,23 +64,56 @@ func unwrapImplicit(priv *rsa.PrivateKey, wrapped []byte) []byte {
 	// constant-time, and only the final valid/invalid is branched on.
 	key, err := priv.Decrypt(rand.Reader, wrapped, nil)
 	if err != nil || !validAESKeySize(len(key)) {
-		return substitute[:n]
+		return substitute[:n], 0
 	}
-	return key
+	return key, 1
 }
 
-// rejectionSecret keys the substitute-key derivation: a hash of the private
-// exponent, so nobody without the private key can predict substitutes.
-func rejectionSecret(priv *rsa.PrivateKey) []byte {
+// rejectionSecrets caches [rejectionSecret] per key: deriving it may cost a
+// private-key operation.
+var rejectionSecrets sync.Map // crypto.Decrypter -> []byte
+
+// rejectionSecret keys the substitute-key derivation with something only the
+// private key's holder can compute, so nobody else can predict substitutes.
+// For a Go key that is a hash of the private exponent; for any other RSA
+// key that also signs (a libcrypto-backed one), a hash of its PKCS#1 v1.5
+// signature over a fixed label, which is deterministic, so every node and
+// restart with the same key derives the same substitutes. A key that can do
+// neither gets a random secret per process.
+func rejectionSecret(priv crypto.Decrypter) []byte {
+	if v, ok := rejectionSecrets.Load(priv); ok {
+		return v.([]byte)
+	}
+	const label = "ipass RSA_AES implicit rejection\x00"
 	h := sha256.New()
-	h.Write([]byte("ipass RSA_AES implicit rejection\x00"))
-	h.Write(priv.D.Bytes())
-	return h.Sum(nil)
+	h.Write([]byte(label))
+	switch k := priv.(type) {
+	case *rsa.PrivateKey:
+		h.Write(k.D.Bytes())
+	case crypto.Signer:
+		digest := sha256.Sum256([]byte(label))
+		sig, err := k.Sign(rand.Reader, digest[:], crypto.SHA256)
+		if err != nil {
+			sig = make([]byte, 32)
+			rand.Read(sig)
+		}
+		h.Write(sig)
+	default:
+		random := make([]byte, 32)
+		rand.Read(random)
+		h.Write(random)
+	}
+	secret := h.Sum(nil)
+	v, _ := rejectionSecrets.LoadOrStore(priv, secret)
+	return v.([]byte)
 }
 
 // decryptBodyUniform is DecryptBody with the padding check done without an
-// early exit, for input whose key may be a substitute.
-func decryptBodyUniform(key, body []byte) ([]byte, error) {
+// early exit, for input whose key may be a substitute. A substitute key
+// (unwrapped 0) fails like bad padding after the same work: otherwise about
+// one body in 256 would decrypt to well-padded garbage and be answered as a
+// malformed body, a different answer for the same failure.
+func decryptBodyUniform(key []byte, unwrapped int, body []byte) ([]byte, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
@@ -100,7 +140,7 @@ func decryptBodyUniform(key, body []byte) ([]byte, error) {
 		match := subtle.ConstantTimeByteEq(last[i], pad)
 		good &= subtle.ConstantTimeSelect(inPad, match, 1)
 	}
-	if good != 1 {
+	if good&unwrapped != 1 {
 		return nil, ErrRequestUndecryptable
 	}
 	return ct[:len(ct)-int(pad)], nil

@@ -136,17 +136,43 @@ func TestOpenRequestRoundTrip(t *testing.T) {
 func TestImplicitRejectionIsDeterministic(t *testing.T) {
 	priv := serverEncKey(t)
 	junk := bytes.Repeat([]byte{0x5a}, priv.Size())
-	a, b := unwrapImplicit(priv, junk), unwrapImplicit(priv, junk)
+	substitute := func(priv *rsa.PrivateKey, wrapped []byte) []byte {
+		t.Helper()
+		key, unwrapped := unwrapImplicit(priv, wrapped)
+		if unwrapped != 0 {
+			t.Fatalf("junk %x unwrapped to a real key", wrapped[:8])
+		}
+		return key
+	}
+	a, b := substitute(priv, junk), substitute(priv, junk)
 	if !bytes.Equal(a, b) || !validAESKeySize(len(a)) {
 		t.Fatalf("substitutes %x and %x", a, b)
 	}
 	junk[10] ^= 1
-	if c := unwrapImplicit(priv, junk); bytes.Equal(a, c) {
+	if c := substitute(priv, junk); bytes.Equal(a, c) {
 		t.Fatalf("two wrapped keys gave one substitute %x", a)
 	}
 	other := mustPrivate(t, "keys/server-rsa-sign.key.pem").(*rsa.PrivateKey)
-	if d := unwrapImplicit(other, junk); bytes.Equal(a, d) {
+	if d := substitute(other, junk); bytes.Equal(a, d) {
 		t.Fatal("the substitute does not depend on the private key")
+	}
+}
+
+// TestSubstituteKeyNeverOpens: a body well padded under the substitute key
+// (as about one random body in 256 is) still fails like any other, so the
+// answer to an unwrappable key does not depend on the body: before, such a
+// request went on to the JSON checks and was answered PARAM_ILLEGAL.
+func TestSubstituteKeyNeverOpens(t *testing.T) {
+	priv := serverEncKey(t)
+	junk := bytes.Repeat([]byte{0x5a}, priv.Size())
+	key, _ := unwrapImplicit(priv, junk)
+	body, err := EncryptBody(key, []byte(`{"merchantId":"1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := OpenRequest(priv, EncryptParams{Algorithm: "RSA_AES", KeyVersion: 1, WrappedKey: junk}, body)
+	if err != ErrRequestUndecryptable || got != nil || n != 0 {
+		t.Fatalf("OpenRequest = %q, %d, %v; want ErrRequestUndecryptable", got, n, err)
 	}
 }
 

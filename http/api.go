@@ -193,28 +193,19 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	if err := gateway.Verify(pub, params.Algorithm, content, params.Signature); err != nil {
 		return invalidSignature(params.Algorithm, key.Version, pub, content)
 	}
-	// G10: keyed on the signed content, so a re-encoded ECDSA signature is a replay too.
-	if s.Replay != nil {
-		digest := sha256.Sum256(content)
-		fresh, err := s.Replay.RecordRequest(ctx, client.ID, digest[:], at.Add(s.RequestTimeWindow))
-		if err != nil {
-			return fmt.Errorf("record request for replay protection: %w", err)
-		}
-		if !fresh {
-			return ipass.Errorf(ipass.CodeRepeatRequest, "Signature: the same signed request was already received; re-sign with a fresh Request-Time")
-		}
+	// G10, G11: decided by the store in the operation's own transaction
+	// (one commit per request), or alone by settle when nothing is written.
+	var adm *ipass.Admission
+	if s.Gate != nil {
+		adm = s.admission(client, content, at, now)
+		ctx = ipass.WithAdmission(ctx, adm)
 	}
-	// G11: counted only for verified requests, so nobody else can spend a client's budget.
-	if s.Limiter != nil && client.RateLimit > 0 {
-		allowed, retryAfter, err := s.Limiter.Allow(ctx, client.ID, client.RateLimit, now)
-		if err != nil {
-			return fmt.Errorf("rate limit: %w", err)
-		}
-		if !allowed {
-			x.retryAfter = retryAfter
-			return ipass.Errorf(ipass.CodeTrafficExceedLimit, "Client-Id: rate limit of %d requests per second exceeded", client.RateLimit)
-		}
-	}
+	return s.settle(ctx, x, adm, s.execute(ctx, x, op, encryptValues, body))
+}
+
+// execute is G12 and the operation.
+func (s *Server) execute(ctx context.Context, x *exchange, op operation, encryptValues []string, body []byte) error {
+	var err error
 	// G12
 	if x.encrypted {
 		if body, err = s.decrypt(ctx, x, encryptValues[0], body); err != nil {
@@ -222,7 +213,7 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 		}
 	}
 
-	caller := ipass.Caller{ClientID: client.ID, TracerID: x.tracerID}
+	caller := ipass.Caller{ClientID: x.client.ID, TracerID: x.tracerID}
 	switch op {
 	case opCreate:
 		x.passID, err = s.Service.CreatePass(ctx, caller, body)

@@ -20,6 +20,7 @@ import (
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/gateway"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/internal/openssl"
 	"github.com/ipass-dev/ipass/service"
 	"github.com/ipass-dev/ipass/sqlstore"
 	"github.com/ipass-dev/ipass/tenants"
@@ -112,13 +113,15 @@ func newHarness(t testing.TB, db *sqlstore.DB) *harness {
 	}
 	db.Now = h.clock.Now
 	h.srv = &ipasshttp.Server{
-		Service:           &service.Service{Tenants: db, Passes: db, Now: h.clock.Now, Logger: logger},
-		Tenants:           db,
-		Replay:            db,
-		WrappedKeys:       db,
-		Limiter:           db,
-		Pinger:            db,
-		Keys:              ipasshttp.ServerKeys{RSASigner: rsaSigner, ECCSigner: eccSigner, Decrypter: enc, KeyVersion: 1},
+		Service:     &service.Service{Tenants: db, Passes: db, Now: h.clock.Now, Logger: logger},
+		Tenants:     db,
+		Gate:        db,
+		WrappedKeys: db,
+		Pinger:      db,
+		// openssl.Wrap: in a -tags openssl build the server signs and
+		// unwraps with libcrypto, so this whole suite tests that build too.
+		Keys: ipasshttp.ServerKeys{RSASigner: openssl.Wrap(rsaSigner), ECCSigner: eccSigner,
+			Decrypter: openssl.Wrap(enc).(crypto.Decrypter), KeyVersion: 1},
 		Logger:            logger,
 		Now:               h.clock.Now,
 		RequestTimeWindow: 5 * time.Minute,

@@ -3,14 +3,12 @@
 // probes, and the single place where a result becomes a signed HTTP response.
 //
 // It depends on root interfaces only ([ipass.PassService], [ipass.TenantStore],
-// [ipass.ReplayStore], [ipass.RateLimiter], [ipass.Pinger]); cmd/ipass plugs
-// the store in. Import it as ipasshttp where net/http is also used.
+// [ipass.Gate], [ipass.Pinger]); cmd/ipass plugs the store in. Import it as ipasshttp where net/http is also used.
 package http
 
 import (
 	"context"
 	"crypto"
-	"crypto/rsa"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -48,21 +46,21 @@ const TransportMaxHeaderBytes = 1 << 20
 // ServerKeys are the server's own keys. Signers stay behind crypto.Signer so
 // only the key-loading code sees key bytes.
 type ServerKeys struct {
-	RSASigner  crypto.Signer   // signs RSA256 responses
-	ECCSigner  crypto.Signer   // signs ECC224 responses (P-224)
-	Decrypter  *rsa.PrivateKey // unwraps RSA_AES symmetric keys sent by clients
-	KeyVersion int             // reported in response Signature headers; expected in request Encrypt headers
+	RSASigner  crypto.Signer    // signs RSA256 responses
+	ECCSigner  crypto.Signer    // signs ECC224 responses (P-224)
+	Decrypter  crypto.Decrypter // unwraps RSA_AES symmetric keys sent by clients (RSA)
+	KeyVersion int              // reported in response Signature headers; expected in request Encrypt headers
 
 	// PreviousDecrypter, when set, still unwraps requests whose Encrypt
 	// keyVersion is PreviousKeyVersion: merchants that encrypt can move to
 	// the new server key over a grace period instead of at one instant.
-	PreviousDecrypter  *rsa.PrivateKey
+	PreviousDecrypter  crypto.Decrypter
 	PreviousKeyVersion int
 }
 
 // decrypterFor returns the private key for an Encrypt keyVersion (-1: absent,
 // meaning the current key).
-func (k *ServerKeys) decrypterFor(version int) (*rsa.PrivateKey, bool) {
+func (k *ServerKeys) decrypterFor(version int) (crypto.Decrypter, bool) {
 	switch {
 	case version < 0 || version == k.KeyVersion:
 		return k.Decrypter, true
@@ -77,19 +75,24 @@ func (k *ServerKeys) decrypterFor(version int) (*rsa.PrivateKey, bool) {
 type Server struct {
 	Service ipass.PassService // business operations (required)
 	Tenants ipass.TenantStore // client and key lookup (required)
-	Replay  ipass.ReplayStore // replay records; nil disables the check
+	Gate    ipass.Gate        // replay records and rate limits; nil disables both
 	// WrappedKeys makes each Encrypt symmetricKey usable once, server-wide;
 	// nil disables the check.
 	WrappedKeys ipass.WrappedKeyStore
-	Limiter     ipass.RateLimiter // per-client rate limit; nil disables it
-	Pinger      ipass.Pinger      // readiness; nil means always ready
-	Keys        ServerKeys        // server keys (RSASigner required)
-	Logger      *slog.Logger      // one line per request; nil discards
-	Now         func() time.Time  // clock; nil means time.Now
-	Wallet      *Wallet           // the wallet pages (/wallet/, /static/wallet/); nil: not served
+	Pinger      ipass.Pinger     // readiness; nil means always ready
+	Keys        ServerKeys       // server keys (RSASigner required)
+	Logger      *slog.Logger     // one line per request; nil discards
+	Now         func() time.Time // clock; nil means time.Now
+	Wallet      *Wallet          // the wallet pages (/wallet/, /static/wallet/); nil: not served
 
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration
+	// MaxRequestDuration bounds the time from a request's arrival to its
+	// write (see [ipass.Admission]); 0 means DefaultMaxRequestDuration.
+	MaxRequestDuration time.Duration
+	// MaxClockSkew is how far apart the clocks of the processes sharing the
+	// database may be; 0 means DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
 	// MaxBodyBytes is the G3 limit; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxHeaderBytes caps the request headers; 0 means DefaultMaxHeaderBytes.

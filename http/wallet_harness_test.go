@@ -60,7 +60,7 @@ func newWalletSite(t testing.TB, db *sqlstore.DB) *walletSite {
 	srv := &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db},
 		Tenants:           db,
-		Replay:            db,
+		Gate:              db,
 		Pinger:            db,
 		Keys:              ipasshttp.ServerKeys{RSASigner: rsaSigner, ECCSigner: eccSigner, Decrypter: rsaSigner.(*rsa.PrivateKey), KeyVersion: 1},
 		RequestTimeWindow: 5 * time.Minute,

@@ -40,23 +40,24 @@ var (
 // pass's holder after the change, and before it if that differs) into the
 // feed, inside the pass write's transaction tx.
 func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, passID string, userIDs ...string) error {
+	q := db.q(tx, true) // prepared once on SQLite: this runs with every pass write
 	for _, u := range slices.Compact(userIDs) {
 		if db.d.holderLock != "" {
-			if _, err := tx.ExecContext(ctx, db.d.holderLock, u); err != nil {
+			if _, err := q.ExecContext(ctx, db.d.holderLock, u); err != nil {
 				return fmt.Errorf("record change of pass %s: lock holder: %w", passID, err)
 			}
 		}
 		var seq int64
-		if err := tx.QueryRowContext(ctx, db.d.nextChangeSeq).Scan(&seq); err != nil {
+		if err := q.QueryRowContext(ctx, db.d.nextChangeSeq).Scan(&seq); err != nil {
 			return fmt.Errorf("record change of pass %s: next cursor: %w", passID, err)
 		}
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := q.ExecContext(ctx, `
 			INSERT INTO pass_changes (user_id, pass_id, seq) VALUES ($1, $2, $3)
 			ON CONFLICT (user_id, pass_id) DO UPDATE SET seq = excluded.seq`, u, passID, seq); err != nil {
 			return fmt.Errorf("record change of pass %s: %w", passID, err)
 		}
 		if db.d.notify != "" {
-			if _, err := tx.ExecContext(ctx, db.d.notify, u); err != nil {
+			if _, err := q.ExecContext(ctx, db.d.notify, u); err != nil {
 				return fmt.Errorf("record change of pass %s: notify: %w", passID, err)
 			}
 		}

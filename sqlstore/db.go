@@ -50,14 +50,18 @@ type DB struct {
 	w      *sql.DB // writes; the same pool as r on PostgreSQL
 	logger *slog.Logger
 	hub    *changeHub // wallet wake-ups (changes.go)
+
+	// SQLite only (nil on PostgreSQL): prepared statements per pool, and
+	// the committer that owns the writer connection (group commit).
+	stmtsR, stmtsW *stmtCache
+	group          *committer
 }
 
 // The interfaces *DB implements.
 var (
 	_ ipass.TenantStore = (*DB)(nil)
 	_ ipass.PassStore   = (*DB)(nil)
-	_ ipass.ReplayStore = (*DB)(nil)
-	_ ipass.RateLimiter = (*DB)(nil)
+	_ ipass.Gate        = (*DB)(nil)
 	_ ipass.Pinger      = (*DB)(nil)
 )
 
@@ -82,12 +86,21 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if d.name == EngineSQLite {
+		db.stmtsR, db.stmtsW = newStmtCache(r), newStmtCache(w)
+		db.group = newCommitter(db)
+	}
 	return db, nil
 }
 
-// Close closes the connection pools.
+// Close stops the committer, then closes the connection pools.
 func (db *DB) Close() error {
 	db.hub.cancel()
+	if db.group != nil {
+		db.group.close()
+		db.stmtsR.close()
+		db.stmtsW.close()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -188,9 +201,18 @@ type txFunc func(ctx context.Context, tx *sql.Tx, now time.Time) error
 // write runs fn in a read-write transaction and commits it, running it again
 // (up to maxAttempts) when the database reports a conflict that a retry
 // resolves. fn must therefore have no effects outside the transaction.
+//
+// A pending admission in ctx (ipass.WithAdmission) is recorded first, in the
+// same transaction; see unit. On SQLite the transaction is shared with the
+// other writes waiting at that moment (group commit, see committer).
 func (db *DB) write(ctx context.Context, fn txFunc) error {
 	for attempt := 1; ; attempt++ {
-		err := db.writeOnce(ctx, fn)
+		var err error
+		if db.group != nil {
+			err = db.group.run(ctx, fn)
+		} else {
+			err = db.writeOnce(ctx, fn)
+		}
 		if err == nil || !isRetryable(err) || attempt == maxAttempts {
 			return err
 		}
@@ -207,13 +229,56 @@ func (db *DB) writeOnce(ctx context.Context, fn txFunc) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(ctx, tx, db.Now()); err != nil {
-		return err
+	u := db.unit(ctx, tx, fn)
+	if !u.commit {
+		return u.err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	u.publish()
+	return u.err
+}
+
+// unitResult is what one request's work in a write transaction came to.
+type unitResult struct {
+	commit bool  // keep the work (an error may still be returned: see unit)
+	err    error // the write's result for its caller
+
+	a          *ipass.Admission // the admission recorded, if any
+	outcome    ipass.AdmissionOutcome
+	retryAfter time.Duration
+}
+
+// publish sets the admission's outcome, once its transaction committed
+// with this unit's work kept.
+func (u *unitResult) publish() {
+	if u.a != nil && u.commit {
+		u.a.Outcome, u.a.RetryAfter = u.outcome, u.retryAfter
+	}
+}
+
+// unit runs one request's work in tx: its pending admission first, then fn
+// only if the request is admitted. The work is kept (commit) when fn
+// succeeds, and also when the request was not admitted (a rate-limited
+// request's replay record stays) or decide refused it (errDecide: nothing
+// but the admission was written, and a refused request has spent its
+// signature). Any other error discards everything, admission included.
+func (db *DB) unit(ctx context.Context, tx *sql.Tx, fn txFunc) unitResult {
+	u := unitResult{a: ipass.PendingAdmission(ctx)}
+	if u.a != nil {
+		u.outcome, u.retryAfter, u.err = db.admit(ctx, tx, u.a)
+		if u.err != nil {
+			return u
+		}
+		if u.outcome != ipass.Admitted {
+			u.commit, u.err = true, ipass.ErrNotAdmitted
+			return u
+		}
+	}
+	u.err = fn(ctx, tx, db.Now())
+	u.commit = u.err == nil || errors.Is(u.err, errDecide)
+	return u
 }
 
 // read runs fn in a read-only transaction that sees one snapshot.

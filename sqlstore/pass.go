@@ -51,7 +51,7 @@ func findPass(ctx context.Context, q queryer, what, where string, args ...any) (
 
 // PassByID returns the pass; ErrNotFound if it does not exist.
 func (db *DB) PassByID(ctx context.Context, passID string) (*ipass.Pass, error) {
-	return findPass(ctx, db.r, fmt.Sprintf("pass %q", passID), `WHERE id = $1`, passID)
+	return findPass(ctx, db.rq(), fmt.Sprintf("pass %q", passID), `WHERE id = $1`, passID)
 }
 
 // MerchantPass returns the pass with passID if it belongs to merchantID;
@@ -64,7 +64,7 @@ func (db *DB) MerchantPass(ctx context.Context, merchantID, passID string) (*ipa
 
 // PassBySerial returns the pass of merchantID with bizSerialID; ErrNotFound if none.
 func (db *DB) PassBySerial(ctx context.Context, merchantID, bizSerialID string) (*ipass.Pass, error) {
-	return findPass(ctx, db.r, fmt.Sprintf("pass of merchant %q with bizSerialId %q", merchantID, bizSerialID),
+	return findPass(ctx, db.rq(), fmt.Sprintf("pass of merchant %q with bizSerialId %q", merchantID, bizSerialID),
 		`WHERE merchant_id = $1 AND biz_serial_id = $2`, merchantID, bizSerialID)
 }
 
@@ -97,7 +97,8 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 		np.CreatedAt = now.UnixMilli()
 		np.UpdatedAt = np.CreatedAt
 
-		res, err := tx.ExecContext(ctx, `
+		q := db.q(tx, true)
+		res, err := q.ExecContext(ctx, `
 			INSERT INTO passes (`+passColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 			ON CONFLICT (merchant_id, biz_serial_id) DO NOTHING`,
@@ -126,12 +127,12 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 			// Read in the same transaction: on PostgreSQL the INSERT waited for
 			// the conflicting transaction to commit, and this statement's
 			// snapshot includes it.
-			existing, err = findPass(ctx, tx, "existing pass", `WHERE merchant_id = $1 AND biz_serial_id = $2`, np.MerchantID, np.BizSerialID)
+			existing, err = findPass(ctx, q, "existing pass", `WHERE merchant_id = $1 AND biz_serial_id = $2`, np.MerchantID, np.BizSerialID)
 			return err
 		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = np.ID, np.Version, np.CreatedAt, np.Status
-		if err := insertVersion(ctx, tx, &nv); err != nil {
+		if err := insertVersion(ctx, q, &nv); err != nil {
 			return err
 		}
 		created = np
@@ -150,8 +151,10 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 	return created, nil
 }
 
-// errDecide marks a transaction aborted because decide returned an error;
-// UpdatePass returns decide's error itself.
+// errDecide marks a transaction whose decide returned an error; UpdatePass
+// returns decide's error itself. The transaction still commits (see
+// DB.unit): decide runs before anything of the pass is written, so only the
+// request's admission is kept.
 var errDecide = errors.New("sqlstore: decide failed")
 
 // UpdatePass serialises changes to one pass (see ipass.PassStore). The row
@@ -171,7 +174,8 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 	var holders []string // whose wallets changed
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		out, decideErr, holders = nil, nil, nil
-		cur, err := findPass(ctx, tx, fmt.Sprintf("pass %q", passID), `WHERE id = $1`+db.d.forUpdate, passID)
+		q := db.q(tx, true)
+		cur, err := findPass(ctx, q, fmt.Sprintf("pass %q", passID), `WHERE id = $1`+db.d.forUpdate, passID)
 		if err != nil {
 			return err
 		}
@@ -198,7 +202,7 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		if err != nil {
 			return fmt.Errorf("update pass %s: %w", passID, err)
 		}
-		res, err := tx.ExecContext(ctx, `
+		res, err := q.ExecContext(ctx, `
 			UPDATE passes SET
 				user_id = $1,
 				status = $2,
@@ -225,7 +229,7 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = passID, next.Version, next.UpdatedAt, next.Status
-		if err := insertVersion(ctx, tx, &nv); err != nil {
+		if err := insertVersion(ctx, q, &nv); err != nil {
 			return err
 		}
 		out, holders = next, []string{next.UserID, cur.UserID}
@@ -277,7 +281,7 @@ func checkFixed(cur, next *ipass.Pass) error {
 	return nil
 }
 
-func insertVersion(ctx context.Context, tx *sql.Tx, v *ipass.PassVersion) error {
+func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion) error {
 	changes, err := rawToNull("changes", v.Changes)
 	if err != nil {
 		return fmt.Errorf("insert pass version: %w", err)
@@ -301,7 +305,7 @@ func insertVersion(ctx context.Context, tx *sql.Tx, v *ipass.PassVersion) error 
 // History returns every version entry of the pass, oldest first;
 // ErrNotFound if the pass does not exist (every pass has version 1).
 func (db *DB) History(ctx context.Context, passID string) ([]ipass.PassVersion, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.rq().QueryContext(ctx, `
 		SELECT pass_id, version, operation, client_id, merchant_id, changed_at, status,
 			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id
 		FROM pass_versions

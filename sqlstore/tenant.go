@@ -36,11 +36,12 @@ func (db *DB) Client(ctx context.Context, clientID string) (*ipass.Client, error
 	var c *ipass.Client
 	err := db.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
-		c, err = findClient(ctx, tx, clientID)
+		q := db.q(tx, false)
+		c, err = findClient(ctx, q, clientID)
 		if err != nil {
 			return err
 		}
-		keys, err := findClientKeys(ctx, tx, clientID)
+		keys, err := findClientKeys(ctx, q, clientID)
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func findClientKeys(ctx context.Context, q queryer, clientID string) (map[string
 // Merchant returns the merchant.
 func (db *DB) Merchant(ctx context.Context, merchantID string) (*ipass.Merchant, error) {
 	m := &ipass.Merchant{}
-	err := db.r.QueryRowContext(ctx, `
+	err := db.rq().QueryRowContext(ctx, `
 		SELECT id, client_id, name
 		FROM merchants
 		WHERE id = $1`, merchantID).Scan(&m.ID, &m.ClientID, &m.Name)
@@ -153,7 +154,7 @@ func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 // Template returns merchantID's template with that code; a template of
 // another merchant is ErrNotFound.
 func (db *DB) Template(ctx context.Context, merchantID, templateCode string) (*ipass.Template, error) {
-	row := db.r.QueryRowContext(ctx, `
+	row := db.rq().QueryRowContext(ctx, `
 		SELECT `+templateColumns+`
 		FROM templates
 		WHERE merchant_id = $1 AND template_code = $2`, merchantID, templateCode)
@@ -172,7 +173,7 @@ func (db *DB) User(ctx context.Context, userID string) (*ipass.User, error) {
 	var u *ipass.User
 	err := db.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
-		u, err = findUser(ctx, tx, userID)
+		u, err = findUser(ctx, db.q(tx, false), userID)
 		return err
 	})
 	if err != nil {
@@ -186,7 +187,8 @@ func (db *DB) UserByOpenID(ctx context.Context, merchantID, openID string) (*ipa
 	var u *ipass.User
 	err := db.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var userID string
-		err := tx.QueryRowContext(ctx, `
+		q := db.q(tx, false)
+		err := q.QueryRowContext(ctx, `
 			SELECT user_id
 			FROM user_open_ids
 			WHERE merchant_id = $1 AND open_id = $2`, merchantID, openID).Scan(&userID)
@@ -196,7 +198,7 @@ func (db *DB) UserByOpenID(ctx context.Context, merchantID, openID string) (*ipa
 		if err != nil {
 			return fmt.Errorf("find user by openId: %w", err)
 		}
-		u, err = findUser(ctx, tx, userID)
+		u, err = findUser(ctx, q, userID)
 		return err
 	})
 	if err != nil {

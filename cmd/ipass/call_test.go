@@ -53,9 +53,8 @@ func callServer(t *testing.T) string {
 	srv := &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
 		Tenants:           db,
-		Replay:            db,
+		Gate:              db,
 		WrappedKeys:       db,
-		Limiter:           db,
 		Keys:              ipasshttp.ServerKeys{RSASigner: rsaSigner, ECCSigner: eccSigner, Decrypter: enc, KeyVersion: 1},
 		Logger:            logger,
 		RequestTimeWindow: 5 * time.Minute,

@@ -23,8 +23,8 @@ var passKinds = []struct {
 	check      map[string]string // dataInfo key → compact JSON after the updates
 }{
 	{ipass.TypeCard, ipass.ProductMemberCard, "member-card-create.json",
-		[]string{"member-card-points.json", "member-card-level.json", "member-card-validity.json"}, ipass.StatusActive,
-		map[string]string{"$points_en_US$": "19999", "$level_zh_HK$": `"鑽石卡"`}},
+		[]string{"member-card-points.json", "member-card-points-more.json", "member-card-level.json", "member-card-validity.json"}, ipass.StatusActive,
+		map[string]string{"$points_en_US$": "20500", "$level_zh_HK$": `"鑽石卡"`}},
 	{ipass.TypeCard, ipass.ProductGiftCard, "stored-value-card-create.json",
 		[]string{"stored-value-card-balance.json", "stored-value-card-close.json"}, ipass.StatusClosed,
 		map[string]string{"$balance_en_US$": `"HKD 462.50"`}},

@@ -76,6 +76,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if err != nil {
 		return err
 	}
+	keys.keys = withFastCrypto(keys.keys, logger)
 
 	if cfg.tenants != "" {
 		t, err := tenants.Load(cfg.tenants)
@@ -98,9 +99,8 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	srv := &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
 		Tenants:           db,
-		Replay:            db,
+		Gate:              db,
 		WrappedKeys:       db,
-		Limiter:           db,
 		Pinger:            db,
 		Keys:              keys.keys,
 		Logger:            logger,
@@ -120,12 +120,6 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		scheme = "https"
 	}
 	logger.Info("listening", "addr", addr, "url", scheme+"://"+addr, "db", redactDSN(cfg.db), "engine", db.Engine())
-	if cfg.addrFile != "" {
-		if err := os.WriteFile(cfg.addrFile, []byte(addr), 0o600); err != nil {
-			ln.Close()
-			return fmt.Errorf("write --addr-file: %w", err)
-		}
-	}
 	if demo != nil {
 		// In JSON mode the banner is a log record: log collectors read stdout
 		// and stderr alike, so keep it one JSON stream.
@@ -141,6 +135,14 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		}
 		if cfg.logFormat == "json" {
 			logger.Info("quickstart", "text", strings.TrimSpace(b.String()))
+		}
+	}
+	// Written last: a script that waits for this file then also finds the
+	// whole banner printed.
+	if cfg.addrFile != "" {
+		if err := os.WriteFile(cfg.addrFile, []byte(addr), 0o600); err != nil {
+			ln.Close()
+			return fmt.Errorf("write --addr-file: %w", err)
 		}
 	}
 
@@ -182,7 +184,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 
 // pruneReplayRecords deletes expired replay records once a minute so the
 // table stays proportional to the traffic of one window.
-func pruneReplayRecords(ctx context.Context, db ipass.ReplayStore, logger *slog.Logger) {
+func pruneReplayRecords(ctx context.Context, db ipass.Gate, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {

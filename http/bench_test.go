@@ -1,0 +1,95 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ipass-dev/ipass/gateway"
+	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
+	"github.com/ipass-dev/ipass/tenants"
+)
+
+// BenchmarkServeUpdatePass drives signed updatePass requests through the
+// in-process server over loopback HTTP (16 parallel keep-alive clients on 32
+// cards), on each engine. Requests are signed before the timer starts and
+// responses are not verified, so a CPU profile of it is the server's:
+//
+//	go test ./http/ -run '^$' -bench ServeUpdatePass/sqlite -benchtime 2000x -cpuprofile /tmp/cpu.out
+//	go tool pprof -top -nodecount 40 /tmp/cpu.out
+func BenchmarkServeUpdatePass(b *testing.B) {
+	for name, open := range sqlstoretest.Engines(b) {
+		b.Run(name, func(b *testing.B) {
+			h := newHarness(b, open(b))
+			// Rate limit off, as in the e2e benchmark: the harness clock
+			// stands still, so the bucket would never refill.
+			fx, err := tenants.Load(fixturesFile)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range fx.Clients {
+				fx.Clients[i].RateLimit = 0
+			}
+			if err := h.db.Apply(context.Background(), fx); err != nil {
+				b.Fatal(err)
+			}
+			var cards []string
+			for i := range 32 {
+				body := fmt.Sprintf(`{"merchantId":%q,"userId":%q,"templateCode":"temlate111001","bizSerialId":"bench-%d","bizSerialType":"OUT_PLAT_FORM","startDate":1735689600000,"endDate":4102444800000,"bizCreate":1735689600000,"codeInfo":{"$codevalue$":"C%d"},"dataInfo":{"$points_en_US$":1,"$points_zh_HK$":1}}`,
+					merchantA, user1, i, i)
+				cards = append(cards, h.must(h.op("createPass", body), "SUCCESS").passID)
+			}
+			key := h.keys[clientA+"/RSA256"]
+			t0 := h.clock.Now()
+			type signed struct {
+				body       []byte
+				rt, header string
+			}
+			reqs := make([]signed, b.N)
+			for i := range reqs {
+				body := fmt.Appendf(nil, `{"merchantId":%q,"userId":%q,"passId":%q,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":%d,"$points_zh_HK$":%d}}`,
+					merchantA, user1, cards[i%len(cards)], i, i)
+				rt := t0.Add(time.Duration(i) * time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")
+				sig, err := gateway.Sign(key, gateway.RSA256, gateway.Content(http.MethodPost, ipasshttp.PathUpdatePass, clientA, rt, body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				reqs[i] = signed{body, rt, gateway.FormatSignatureHeader(gateway.RSA256, 1, sig)}
+			}
+			tr := &http.Transport{MaxIdleConnsPerHost: 64}
+			defer tr.CloseIdleConnections()
+			c := &http.Client{Transport: tr}
+			var next atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := reqs[next.Add(1)-1]
+					req, _ := http.NewRequest(http.MethodPost, h.url+ipasshttp.PathUpdatePass, bytes.NewReader(r.body))
+					req.Header["Client-Id"] = []string{clientA}
+					req.Header["Request-Time"] = []string{r.rt}
+					req.Header["Signature"] = []string{r.header}
+					req.Header["Content-Type"] = []string{"application/json; charset=UTF-8"}
+					resp, err := c.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					raw, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if !bytes.Contains(raw, []byte(`"SUCCESS"`)) {
+						b.Errorf("response: %s", raw)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
