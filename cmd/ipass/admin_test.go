@@ -358,6 +358,7 @@ func adminKeyDir(t *testing.T) string {
 	}
 	return dir
 }
+
 // TestAdminApplyKeyRotationKeepsClient follows the README's key rotation
 // step 2 with a file listing only the new key: the client keeps its name and
 // rateLimit, --dry-run shows the change and writes nothing, and step 4
