@@ -293,26 +293,42 @@ func visibleASCII(s string) bool {
 // covers its encryption. Errors are *[ResultError] (F, or U after retries;
 // its Response holds the verified response) and *[ProtocolError].
 func (c *Client) Call(ctx context.Context, operation string, body []byte) (*Response, error) {
-	ep, ok := c.ops[operation]
-	if !ok {
-		if !strings.HasPrefix(operation, "/") {
-			return nil, fmt.Errorf("client: unknown operation %q: want createPass, updatePass, queryPass or a path", operation)
-		}
-		ep = c.endpoint(operation, operation)
+	ep, err := c.lookup(operation)
+	if err != nil {
+		return nil, err
 	}
 	return c.do(ctx, ep, body)
 }
 
+// lookup finds operation's endpoint: a known name or an absolute path.
+func (c *Client) lookup(operation string) (endpoint, error) {
+	if ep, ok := c.ops[operation]; ok {
+		return ep, nil
+	}
+	if !strings.HasPrefix(operation, "/") {
+		return endpoint{}, fmt.Errorf("client: unknown operation %q: want createPass, updatePass, queryPass or a path", operation)
+	}
+	return c.endpoint(operation, operation), nil
+}
+
+// seal encrypts plain when Encryption is configured; otherwise it is the wire body itself.
+func (c *Client) seal(ep endpoint, plain []byte) (wire []byte, encHeader string, err error) {
+	if c.enc == nil {
+		return plain, "", nil
+	}
+	if wire, encHeader, err = gateway.Seal(c.enc.ServerKey, c.enc.KeyVersion, c.enc.AESKeySize, plain); err != nil {
+		return nil, "", fmt.Errorf("client: %s: encrypt request: %w", ep.name, err)
+	}
+	return wire, encHeader, nil
+}
+
 // do runs the attempts of one call.
 func (c *Client) do(ctx context.Context, ep endpoint, plain []byte) (*Response, error) {
-	wire, encHeader := plain, ""
-	if c.enc != nil {
-		// Sealed once per call: retries re-sign the same ciphertext with a
-		// new time, which is what makes each attempt a distinct content.
-		var err error
-		if wire, encHeader, err = gateway.Seal(c.enc.ServerKey, c.enc.KeyVersion, c.enc.AESKeySize, plain); err != nil {
-			return nil, fmt.Errorf("client: %s: encrypt request: %w", ep.name, err)
-		}
+	// Sealed once per call: retries re-sign the same ciphertext with a
+	// new time, which is what makes each attempt a distinct content.
+	wire, encHeader, err := c.seal(ep, plain)
+	if err != nil {
+		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {

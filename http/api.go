@@ -86,6 +86,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			"tracer_id", x.tracerID, "client_id", x.clientID, "path", x.path, "err", err)
 	}
 	s.respond(w, x, err)
+	s.observeRequest(x, code, start)
 	s.logger().InfoContext(r.Context(), "request",
 		"tracer_id", x.tracerID, "client_id", x.clientID, "method", x.method, "path", x.path,
 		"result_code", string(code), "http_status", code.HTTPStatus(),
@@ -186,7 +187,10 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
-	if err := gateway.Verify(pub, params.Algorithm, content, params.Signature); err != nil {
+	verifyStart := time.Now()
+	err = gateway.Verify(pub, params.Algorithm, content, params.Signature)
+	s.observeCrypto(CryptoVerify, string(params.Algorithm), verifyStart)
+	if err != nil {
 		return ipass.Errorf(ipass.CodeInvalidSignature,
 			"Signature: does not verify with the client's %s key version %d over the content received", params.Algorithm, key.Version)
 	}
@@ -272,7 +276,7 @@ func (s *Server) decrypt(x *exchange, header string, body []byte) ([]byte, error
 	if parseErr != nil {
 		return nil, gatewayError(parseErr)
 	}
-	plaintext, keySize, err := gateway.Open(decrypter, params, body)
+	plaintext, keySize, err := s.open(decrypter, params, body)
 	if keySize > 0 {
 		x.aesKeyLen = keySize
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ipass-dev/ipass"
@@ -60,7 +61,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 				// size would make the response a padding oracle.
 				size = 32
 			}
+			sealStart := time.Now()
 			sealed, encryptHeader, encErr := gateway.Seal(pub, version, size, body)
+			s.observeCrypto(CryptoSeal, "RSA_AES", sealStart)
 			if encErr != nil {
 				s.logger().Error("encrypt response", "tracer_id", x.tracerID, "err", encErr)
 				w.WriteHeader(http.StatusInternalServerError)
@@ -80,7 +83,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	} else {
 		alg = gateway.RSA256
 	}
+	signStart := time.Now()
 	sig, sErr := gateway.Sign(signer, alg, content)
+	s.observeCrypto(CryptoSign, string(alg), signStart)
 	if sErr != nil {
 		s.logger().Error("sign response", "tracer_id", x.tracerID, "err", sErr)
 		w.WriteHeader(http.StatusInternalServerError)

@@ -81,6 +81,11 @@ type Server struct {
 	Logger  *slog.Logger      // one line per request; nil discards
 	Now     func() time.Time  // clock; nil means time.Now
 
+	// Observer receives request and crypto timings; nil disables them.
+	Observer Observer
+	// Metrics, when set, answers GET /metrics (the Prometheus exposition).
+	Metrics http.Handler
+
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration
 	// MaxBodyBytes is the G3 limit; 0 means DefaultMaxBodyBytes.
@@ -146,6 +151,11 @@ func (s *Server) Handler() http.Handler {
 		case "/healthz":
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				s.serveHealth(w)
+				return
+			}
+		case "/metrics":
+			if s.Metrics != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				s.Metrics.ServeHTTP(w, r)
 				return
 			}
 		case "/readyz":

@@ -49,6 +49,8 @@ type DB struct {
 	r      *sql.DB // reads
 	w      *sql.DB // writes; the same pool as r on PostgreSQL
 	logger *slog.Logger
+
+	observer TxObserver // transaction timings (observe.go); nil: none
 }
 
 // The interfaces *DB implements.
@@ -175,9 +177,11 @@ type txFunc func(ctx context.Context, tx *sql.Tx, now time.Time) error
 // (up to maxAttempts) when the database reports a conflict that a retry
 // resolves. fn must therefore have no effects outside the transaction.
 func (db *DB) write(ctx context.Context, fn txFunc) error {
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		err := db.writeOnce(ctx, fn)
 		if err == nil || !isRetryable(err) || attempt == maxAttempts {
+			db.observeTx("write", start, attempt, err)
 			return err
 		}
 		db.logger.Debug("retrying transaction", "engine", db.d.name, "attempt", attempt, "err", err)
@@ -203,7 +207,8 @@ func (db *DB) writeOnce(ctx context.Context, fn txFunc) error {
 }
 
 // read runs fn in a read-only transaction that sees one snapshot.
-func (db *DB) read(ctx context.Context, fn txFunc) error {
+func (db *DB) read(ctx context.Context, fn txFunc) (err error) {
+	defer func(start time.Time) { db.observeTx("read", start, 1, err) }(time.Now())
 	tx, err := db.r.BeginTx(ctx, db.d.readTx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

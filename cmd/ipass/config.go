@@ -33,6 +33,7 @@ type serveConfig struct {
 	maxBodyBytes      int64         // largest accepted request body; default 1 MiB (spec G3)
 	prevEncryptionKey string        // RSA private key still accepted for requests naming prevKeyVersion; default none
 	prevKeyVersion    int           // the Encrypt keyVersion of prevEncryptionKey; default -1 (none)
+	metrics           bool          // serve Prometheus metrics at GET /metrics; default true
 }
 
 func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
@@ -56,6 +57,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
 	fs.StringVar(&c.prevEncryptionKey, "previous-encryption-key", "", "during a server key rotation: the old RSA encryption key `file`, still accepted for requests whose Encrypt keyVersion is --previous-server-key-version")
 	fs.IntVar(&c.prevKeyVersion, "previous-server-key-version", -1, "the Encrypt keyVersion of --previous-encryption-key")
+	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics on the listen address")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
 	return fs
 }

@@ -101,6 +101,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		RequestTimeWindow: cfg.requestTimeWindow,
 		MaxBodyBytes:      cfg.maxBodyBytes,
 	}
+	if cfg.metrics {
+		instrument(srv, db)
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
