@@ -26,6 +26,7 @@ tenants file (YAML, see product.md section 2).
 Subcommands:
   apply -f FILE   create or update everything in FILE (idempotent; never deletes)
   export          print the current tenants as a tenants file
+  seed --passes N add N passes straight into the database, for measuring at scale
 
 Run ` + "`ipass admin SUBCOMMAND --help`" + ` for the flags of a subcommand.
 `
@@ -43,6 +44,8 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminApply(ctx, e, args[1:])
 	case "export":
 		return runAdminExport(ctx, e, args[1:])
+	case "seed":
+		return runAdminSeed(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "ipass admin: unknown subcommand %q\n\n%s", args[0], adminUsage)
 	return exitUsage
