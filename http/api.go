@@ -187,9 +187,9 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
-	verifyStart := time.Now()
+	timer := s.cryptoStart()
 	err = gateway.Verify(pub, params.Algorithm, content, params.Signature)
-	s.observeCrypto(CryptoVerify, string(params.Algorithm), verifyStart)
+	s.cryptoDone(timer, CryptoVerify, string(params.Algorithm))
 	if err != nil {
 		return ipass.Errorf(ipass.CodeInvalidSignature,
 			"Signature: does not verify with the client's %s key version %d over the content received", params.Algorithm, key.Version)

@@ -4,7 +4,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/ipass-dev/ipass"
@@ -61,9 +60,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 				// size would make the response a padding oracle.
 				size = 32
 			}
-			sealStart := time.Now()
+			timer := s.cryptoStart()
 			sealed, encryptHeader, encErr := gateway.Seal(pub, version, size, body)
-			s.observeCrypto(CryptoSeal, "RSA_AES", sealStart)
+			s.cryptoDone(timer, CryptoSeal, "RSA_AES")
 			if encErr != nil {
 				s.logger().Error("encrypt response", "tracer_id", x.tracerID, "err", encErr)
 				w.WriteHeader(http.StatusInternalServerError)
@@ -83,9 +82,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	} else {
 		alg = gateway.RSA256
 	}
-	signStart := time.Now()
+	timer := s.cryptoStart()
 	sig, sErr := gateway.Sign(signer, alg, content)
-	s.observeCrypto(CryptoSign, string(alg), signStart)
+	s.cryptoDone(timer, CryptoSign, string(alg))
 	if sErr != nil {
 		s.logger().Error("sign response", "tracer_id", x.tracerID, "err", sErr)
 		w.WriteHeader(http.StatusInternalServerError)

@@ -96,7 +96,15 @@ func TestBenchAgainstServer(t *testing.T) {
 		"--key", filepath.Join(dir, "demo-client.pem"), "--server-public-key", filepath.Join(dir, "server-signing.pub.pem"),
 		"--encrypt", "--server-encryption-key", filepath.Join(dir, "server-signing.pub.pem"), body)
 
+	// An unknown path is counted under "other", so probes cannot grow the label set.
+	if resp, err := http.Post(url+"/no/such/path", "application/json", strings.NewReader("{}")); err == nil {
+		resp.Body.Close()
+	}
+
 	m := getMetrics(t, url)
+	if v := metricValue(t, m, `ipass_http_requests_total\{code="NO_INTERFACE_DEF",path="other"\}`); v != 1 {
+		t.Errorf("unknown path counted %v times under other, want 1", v)
+	}
 	const update = `path="/api/open/alipay/v1/ipass/pass/manage/updatePass"`
 	success := metricValue(t, m, `ipass_http_requests_total\{code="SUCCESS",`+update+`\}`)
 	if int(success) != rep.Results["SUCCESS"] {
