@@ -132,3 +132,13 @@ var (
 	// ErrConflict: a unique key is taken (e.g. merchantId + bizSerialId).
 	ErrConflict = errors.New("conflict")
 )
+
+// AllCodes returns every result code, in no particular order (for
+// documents and tests that must list them all).
+func AllCodes() []Code {
+	out := make([]Code, 0, len(resultTable))
+	for c := range resultTable {
+		out = append(out, c)
+	}
+	return out
+}

@@ -2,7 +2,7 @@ package ipass
 
 import "context"
 
-// PassService runs the three operations on an authenticated request body
+// PassService runs the operations on an authenticated request body
 // (plaintext JSON, after any decryption). It performs the body checks of the
 // gateway (G13 JSON shape, G14 merchant ownership) and then the business rules
 // of ipass-api.md sections 4–6.
@@ -17,6 +17,9 @@ type PassService interface {
 	UpdatePass(ctx context.Context, caller Caller, body []byte) error
 	// QueryPass reads one pass [ext] (section 6).
 	QueryPass(ctx context.Context, caller Caller, body []byte) (*PassView, error)
+	// QueryPassHistory reads one page of a pass's versions [ext], finding
+	// the pass as QueryPass does.
+	QueryPassHistory(ctx context.Context, caller Caller, body []byte) (*HistoryPage, error)
 }
 
 // PassView is the `pass` object of a queryPass response (6.2).

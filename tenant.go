@@ -83,6 +83,9 @@ type Template struct {
 	Placeholders []string          // names allowed as $name_locale$
 	CodeDisplay  CodeDisplay       // QRCODE, BARCODE or NONE
 	Style        map[string]string // e.g. backgroundColor, foregroundColor
+	// Labels names the placeholders on the wallet's card face: placeholder →
+	// locale → label. Optional; without one the placeholder name is shown.
+	Labels map[string]map[string]string
 }
 
 // User is a wallet user. UserID resolves globally; an openId only within one merchant.

@@ -23,10 +23,14 @@ const (
 	OpCreatePass = "createPass"
 	OpUpdatePass = "updatePass"
 	OpQueryPass  = "queryPass"
+	// OpQueryPassHistory is an ipass extension (docs/api.md).
+	OpQueryPassHistory = "queryPassHistory"
 
 	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
+
+	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
 )
 
 // Defaults of [Config].
@@ -249,8 +253,9 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	c.hc = httpClient(cfg.HTTPClient)
-	c.ops = make(map[string]endpoint, 3)
-	for _, op := range [...][2]string{{OpCreatePass, PathCreatePass}, {OpUpdatePass, PathUpdatePass}, {OpQueryPass, PathQueryPass}} {
+	c.ops = make(map[string]endpoint, 4)
+	for _, op := range [...][2]string{{OpCreatePass, PathCreatePass}, {OpUpdatePass, PathUpdatePass}, {OpQueryPass, PathQueryPass},
+		{OpQueryPassHistory, PathQueryPassHistory}} {
 		c.ops[op[0]] = c.endpoint(op[0], op[1])
 	}
 	return c, nil

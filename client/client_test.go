@@ -97,6 +97,19 @@ func createUpdateQuery(t *testing.T, c *client.Client, wantEncrypted bool) {
 		t.Errorf("codeInfo = %+v", p.CodeInfo)
 	}
 
+	// The history, a page at a time: the create, then the points update.
+	h, err := c.QueryPassHistory(ctx, &client.QueryPassHistoryRequest{MerchantID: merchantA, PassID: created.PassID, PageSize: 1})
+	if err != nil || h.PassID != created.PassID || h.LatestVersion != 2 || len(h.Versions) != 1 ||
+		h.Versions[0].Operation != "createPass" || h.NextFromVersion != 2 || !h.Response.Verified {
+		t.Fatalf("QueryPassHistory page 1 = %+v, %v", h, err)
+	}
+	h, err = c.QueryPassHistory(ctx, &client.QueryPassHistoryRequest{MerchantID: merchantA, BizSerialID: "M-0001", FromVersion: h.NextFromVersion})
+	if err != nil || len(h.Versions) != 1 || h.NextFromVersion != 0 || h.Versions[0].Version != 2 ||
+		h.Versions[0].TracerID == "" || len(h.Versions[0].Changes) == 0 || h.Versions[0].Changes[0].Field != "dataInfo.$points_en_US$" ||
+		string(h.Versions[0].Changes[0].To) != "19999" {
+		t.Fatalf("QueryPassHistory page 2 = %+v, %v", h, err)
+	}
+
 	// A business failure is a *ResultError with the verified response, and
 	// is not retried.
 	_, err = c.UpdatePass(ctx, pointsUpdate("2995228480402564890099", 1))

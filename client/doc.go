@@ -1,7 +1,8 @@
 // Package client is the merchant SDK of the iPass pass-management Open API:
-// typed createPass, updatePass and queryPass calls, and a raw [Client.Call],
-// that sign (and optionally encrypt) every request and verify (and decrypt)
-// every response as ipass-api.md section 2.11 requires. It speaks to any
+// typed createPass, updatePass, queryPass and queryPassHistory calls, and a
+// raw [Client.Call], that sign (and optionally encrypt) every request and
+// verify (and decrypt) every response as docs/api.md ("Response headers, and
+// verifying a response") requires. It speaks to any
 // gateway of that protocol: an ipass server or the real AlipayHK one.
 //
 // [Client] here is the SDK, a caller of the API. It is not [ipass.Client],

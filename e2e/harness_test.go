@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipass-dev/ipass/internal/browsertest"
 )
 
 // apiPrefix is the common path of the three endpoints (ipass-api.md section 1).
@@ -41,6 +43,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
+	browsertest.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -39,8 +39,9 @@ type exchange struct {
 	methodBad  bool              // 405: add Allow
 
 	// result payload on SUCCESS
-	passID string
-	pass   *ipass.PassView
+	passID  string
+	pass    *ipass.PassView
+	history *ipass.HistoryPage
 }
 
 type operation int
@@ -49,6 +50,7 @@ const (
 	opCreate operation = iota + 1
 	opUpdate
 	opQuery
+	opHistory
 )
 
 func operationFor(path string) (operation, bool) {
@@ -59,6 +61,8 @@ func operationFor(path string) (operation, bool) {
 		return opUpdate, true
 	case PathQueryPass:
 		return opQuery, true
+	case PathQueryPassHistory:
+		return opHistory, true
 	}
 	return 0, false
 }
@@ -231,6 +235,8 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 		err = s.Service.UpdatePass(ctx, caller, body)
 	case opQuery:
 		x.pass, err = s.Service.QueryPass(ctx, caller, body)
+	case opHistory:
+		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
 	}
 	return err
 }

@@ -186,6 +186,8 @@ func pathOf(op string) string {
 		return ipasshttp.PathCreatePass
 	case "queryPass":
 		return ipasshttp.PathQueryPass
+	case "queryPassHistory":
+		return ipasshttp.PathQueryPassHistory
 	}
 	return ipasshttp.PathUpdatePass
 }
@@ -379,6 +381,7 @@ func (h *harness) verify(r req, resp *http.Response, raw []byte) reply {
 	if resp.StatusCode != out.code.HTTPStatus() {
 		h.t.Fatalf("HTTP %d for %s", resp.StatusCode, out.code)
 	}
+	h.checkOpenAPI(r.method, r.path, resp, raw, out.plain)
 	return out
 }
 

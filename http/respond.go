@@ -22,10 +22,11 @@ type resultInfo struct {
 // envelope is every response body (spec 7.1). `result` copies `resultInfo`
 // because the official Java SDK reads only `result`.
 type envelope struct {
-	ResultInfo resultInfo      `json:"resultInfo"`
-	Result     resultInfo      `json:"result"`
-	PassID     string          `json:"passId,omitempty"`
-	Pass       *ipass.PassView `json:"pass,omitempty"`
+	ResultInfo         resultInfo      `json:"resultInfo"`
+	Result             resultInfo      `json:"result"`
+	PassID             string          `json:"passId,omitempty"`
+	Pass               *ipass.PassView `json:"pass,omitempty"`
+	*ipass.HistoryPage                 // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
 }
 
 // respond writes the signed (and, where the request was encrypted,
@@ -41,6 +42,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	env := envelope{ResultInfo: info, Result: info}
 	if err == nil {
 		env.PassID, env.Pass = x.passID, x.pass
+		if env.HistoryPage = x.history; x.history != nil {
+			env.PassID = x.history.PassID // the envelope's passId shadows the page's
+		}
 	}
 	body, mErr := ipass.MarshalJSON(env)
 	if mErr != nil {

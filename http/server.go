@@ -1,5 +1,5 @@
-// Package http is the ipass server: the three open-API endpoints behind the
-// gateway checks of ipass-api.md section 2.10 (G1–G12), health and readiness
+// Package http is the ipass server: the open-API endpoints behind the
+// gateway checks of docs/api.md, "Processing order" (G1–G12), health and readiness
 // probes, and the single place where a result becomes a signed HTTP response.
 //
 // It depends on root interfaces only ([ipass.PassService], [ipass.TenantStore],
@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,8 @@ const (
 	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
+	// PathQueryPassHistory is this project's extension [ext] (docs/api.md).
+	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
 )
 
 // DefaultMaxBodyBytes is the request body limit of G3 (1 MiB as received).
@@ -80,6 +83,7 @@ type Server struct {
 	Keys    ServerKeys        // server keys (RSASigner required)
 	Logger  *slog.Logger      // one line per request; nil discards
 	Now     func() time.Time  // clock; nil means time.Now
+	Wallet  *Wallet           // the wallet pages (/wallet/, /static/wallet/); nil: not served
 
 	// Observer receives request and crypto timings; nil disables them.
 	Observer Observer
@@ -100,7 +104,7 @@ type Server struct {
 // HTTPServer wraps the handler in the *http.Server `ipass serve` runs, with
 // the timeouts that keep slow or idle clients from pinning connections.
 func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{
+	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, // slow-loris: headers must arrive promptly
 		ReadTimeout:       30 * time.Second, // a 1 MiB body needs no longer
@@ -109,6 +113,10 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    TransportMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
 	}
+	if s.Wallet != nil {
+		hs.RegisterOnShutdown(s.Wallet.Shutdown) // end event streams, or Shutdown waits for them
+	}
+	return hs
 }
 
 // Drain marks the server as shutting down: /readyz answers 503 so load
@@ -143,7 +151,7 @@ func (s *Server) maxBody() int64 {
 	return DefaultMaxBodyBytes
 }
 
-// Handler returns the root handler: /healthz, /readyz and the open API.
+// Handler returns the root handler: /healthz, /readyz, /openapi.json and the open API.
 // Every other path is answered by the API handler as NO_INTERFACE_DEF.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,6 +171,15 @@ func (s *Server) Handler() http.Handler {
 				s.serveReady(w, r)
 				return
 			}
+		case "/openapi.json":
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				serveOpenAPI(w, r)
+				return
+			}
+		}
+		if s.Wallet != nil && (strings.HasPrefix(r.URL.Path, "/wallet/") || strings.HasPrefix(r.URL.Path, "/static/wallet/")) {
+			s.Wallet.ServeHTTP(w, r)
+			return
 		}
 		s.serveAPI(w, r)
 	})

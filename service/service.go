@@ -206,44 +206,9 @@ func (s *Service) QueryPass(ctx context.Context, caller ipass.Caller, body []byt
 	if err != nil {
 		return nil, err
 	}
-	var user *ipass.User
-	if req.Identity.Given() {
-		if user, err = s.resolveUser(ctx, merchantID, req.Identity); err != nil {
-			return nil, err
-		}
-	}
-	var p *ipass.Pass
-	if req.PassID != "" {
-		p, err = s.Passes.PassByID(ctx, req.PassID)
-		if errors.Is(err, ipass.ErrNotFound) {
-			return nil, ipass.PassNotFound("passId", req.PassID)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("queryPass: look up pass: %w", err)
-		}
-	}
-	if req.BizSerialID != "" {
-		q, err := s.Passes.PassBySerial(ctx, merchantID, req.BizSerialID)
-		if errors.Is(err, ipass.ErrNotFound) {
-			return nil, ipass.PassNotFound("bizSerialId", req.BizSerialID)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("queryPass: look up bizSerialId: %w", err)
-		}
-		if p != nil && p.ID != q.ID {
-			return nil, ipass.PassNotFound("passId", req.PassID)
-		}
-		p = q
-	}
-	userID := ""
-	if user != nil {
-		userID = user.ID
-	}
-	if !p.Owns(merchantID, userID) {
-		if req.PassID != "" {
-			return nil, ipass.PassNotFound("passId", req.PassID)
-		}
-		return nil, ipass.PassNotFound("bizSerialId", req.BizSerialID)
+	p, user, err := s.findQueried(ctx, merchantID, req)
+	if err != nil {
+		return nil, err
 	}
 	if user == nil || user.ID != p.UserID {
 		user, err = s.Tenants.User(ctx, p.UserID)
@@ -256,6 +221,52 @@ func (s *Service) QueryPass(ctx context.Context, caller ipass.Caller, body []byt
 		openID = user.OpenIDs[p.MerchantID]
 	}
 	return ipass.NewPassView(p, openID, now), nil
+}
+
+// findQueried finds the pass a queryPass or queryPassHistory request names
+// (6.1): by passId, by bizSerialId within the merchant, or both (which must
+// agree), owned by the merchant and, if an identity is given, by that user.
+// Someone else's pass is PASS_HAS_NOT_EXIST, exactly like a missing one.
+// user is the resolved identity, nil if none was given.
+func (s *Service) findQueried(ctx context.Context, merchantID string, req *ipass.QueryRequest) (p *ipass.Pass, user *ipass.User, err error) {
+	if req.Identity.Given() {
+		if user, err = s.resolveUser(ctx, merchantID, req.Identity); err != nil {
+			return nil, nil, err
+		}
+	}
+	if req.PassID != "" {
+		p, err = s.Passes.PassByID(ctx, req.PassID)
+		if errors.Is(err, ipass.ErrNotFound) {
+			return nil, nil, ipass.PassNotFound("passId", req.PassID)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("queryPass: look up pass: %w", err)
+		}
+	}
+	if req.BizSerialID != "" {
+		q, err := s.Passes.PassBySerial(ctx, merchantID, req.BizSerialID)
+		if errors.Is(err, ipass.ErrNotFound) {
+			return nil, nil, ipass.PassNotFound("bizSerialId", req.BizSerialID)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("queryPass: look up bizSerialId: %w", err)
+		}
+		if p != nil && p.ID != q.ID {
+			return nil, nil, ipass.PassNotFound("passId", req.PassID)
+		}
+		p = q
+	}
+	userID := ""
+	if user != nil {
+		userID = user.ID
+	}
+	if !p.Owns(merchantID, userID) {
+		if req.PassID != "" {
+			return nil, nil, ipass.PassNotFound("passId", req.PassID)
+		}
+		return nil, nil, ipass.PassNotFound("bizSerialId", req.BizSerialID)
+	}
+	return p, user, nil
 }
 
 // open runs G13 (strict JSON) and G14 (merchantId present and owned by the

@@ -49,6 +49,7 @@ type DB struct {
 	r      *sql.DB // reads
 	w      *sql.DB // writes; the same pool as r on PostgreSQL
 	logger *slog.Logger
+	hub    *changeHub // wallet wake-ups (changes.go)
 
 	observer TxObserver // transaction timings (observe.go); nil: none
 }
@@ -74,7 +75,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger}
+	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger, hub: newChangeHub()}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -84,6 +85,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 
 // Close closes the connection pools.
 func (db *DB) Close() error {
+	db.hub.cancel()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -132,15 +134,23 @@ func (db *DB) migrate(ctx context.Context) error {
 		return nil
 	}
 	results, err := p.Up(ctx)
-	if err != nil {
+	for attempt := 1; err != nil && attempt < 20; attempt++ {
 		// SQLite has no migration lock: another process starting at the same
 		// moment may have applied the same migrations between HasPending and
 		// Up, so that ours failed on "table exists". If nothing is pending
-		// now, the database is where it should be.
-		if pending, perr := p.HasPending(ctx); perr == nil && !pending {
+		// now, the database is where it should be; if the other process is
+		// still part way through the list, wait for it and try again.
+		pending, perr := p.HasPending(ctx)
+		if perr == nil && !pending {
 			db.logger.Info("migrations applied concurrently by another process", "engine", db.d.name, "err", err)
 			return nil
 		}
+		if serr := sleep(ctx, 50*time.Millisecond); serr != nil {
+			break
+		}
+		results, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("migrate %s: %w", db.d.name, err)
 	}
 	for _, r := range results {

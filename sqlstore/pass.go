@@ -127,10 +127,13 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 			return err
 		}
 		created = np
-		return nil
+		return db.recordChange(ctx, tx, np.ID, np.UserID)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if created != nil {
+		db.changed(created.UserID)
 	}
 	if existing != nil {
 		return existing, fmt.Errorf("create pass: merchant %q already has bizSerialId %q (pass %s): %w",
@@ -157,8 +160,9 @@ var errDecide = errors.New("sqlstore: decide failed")
 func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *ipass.Pass) (*ipass.PassVersion, error)) (*ipass.Pass, error) {
 	var out *ipass.Pass
 	var decideErr error
+	var holders []string // whose wallets changed
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
-		out, decideErr = nil, nil
+		out, decideErr, holders = nil, nil, nil
 		cur, err := findPass(ctx, tx, fmt.Sprintf("pass %q", passID), `WHERE id = $1`+db.d.forUpdate, passID)
 		if err != nil {
 			return err
@@ -216,8 +220,8 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		if err := insertVersion(ctx, tx, &nv); err != nil {
 			return err
 		}
-		out = next
-		return nil
+		out, holders = next, []string{next.UserID, cur.UserID}
+		return db.recordChange(ctx, tx, passID, holders...)
 	})
 	if decideErr != nil {
 		return nil, decideErr
@@ -225,6 +229,7 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 	if err != nil {
 		return nil, err
 	}
+	db.changed(holders...)
 	return out, nil
 }
 

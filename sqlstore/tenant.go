@@ -117,12 +117,12 @@ func (db *DB) Merchant(ctx context.Context, merchantID string) (*ipass.Merchant,
 }
 
 // templateColumns are the columns scanTemplate reads, in order.
-const templateColumns = `merchant_id, template_code, type, product, title, locales, placeholders, code_display, style`
+const templateColumns = `merchant_id, template_code, type, product, title, locales, placeholders, code_display, style, labels`
 
 func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 	t := &ipass.Template{}
-	var title, locales, placeholders, style string
-	if err := s.Scan(&t.MerchantID, &t.Code, &t.Type, &t.Product, &title, &locales, &placeholders, &t.CodeDisplay, &style); err != nil {
+	var title, locales, placeholders, style, labels string
+	if err := s.Scan(&t.MerchantID, &t.Code, &t.Type, &t.Product, &title, &locales, &placeholders, &t.CodeDisplay, &style, &labels); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -134,10 +134,14 @@ func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 		{"locales", locales, &t.Locales},
 		{"placeholders", placeholders, &t.Placeholders},
 		{"style", style, &t.Style},
+		{"labels", labels, &t.Labels},
 	} {
 		if err := json.Unmarshal([]byte(f.text), f.dst); err != nil {
 			return nil, fmt.Errorf("decode template %s %s: %w", t.Code, f.name, err)
 		}
+	}
+	if len(t.Labels) == 0 {
+		t.Labels = nil // rows from before labels existed hold {}
 	}
 	return t, nil
 }
@@ -413,15 +417,15 @@ func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template) er
 	if !ok {
 		return paramIllegal("templates[%d] (templateCode %q): merchantId %q is not a registered merchant", i, t.Code, t.MerchantID)
 	}
-	var enc [4]string
-	for j, v := range []any{t.Title, t.Locales, t.Placeholders, t.Style} {
+	var enc [5]string
+	for j, v := range []any{t.Title, t.Locales, t.Placeholders, t.Style, t.Labels} {
 		if enc[j], err = marshalJSON(v); err != nil {
 			return fmt.Errorf("apply templates[%d]: %w", i, err)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO templates (`+templateColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (merchant_id, template_code) DO UPDATE SET
 			type = excluded.type,
 			product = excluded.product,
@@ -429,8 +433,9 @@ func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template) er
 			locales = excluded.locales,
 			placeholders = excluded.placeholders,
 			code_display = excluded.code_display,
-			style = excluded.style`,
-		t.MerchantID, t.Code, string(t.Type), string(t.Product), enc[0], enc[1], enc[2], string(t.CodeDisplay), enc[3])
+			style = excluded.style,
+			labels = excluded.labels`,
+		t.MerchantID, t.Code, string(t.Type), string(t.Product), enc[0], enc[1], enc[2], string(t.CodeDisplay), enc[3], enc[4])
 	if err != nil {
 		return fmt.Errorf("apply templates[%d]: %w", i, err)
 	}

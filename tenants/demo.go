@@ -40,9 +40,9 @@ const (
 	demoPubB64File = "demo-client.pub.b64"
 )
 
-// Demo returns the demo tenant of product.md section 1 and what a quickstart
-// needs to use it. Its client key pair lives in dataDir: generated (RSA 2048)
-// on the first call and reused afterwards, so a merchant script written
+// Demo returns the demo tenant (README, Quickstart) and what a quickstart
+// needs to use it: a template for each of the ten pass kinds. Its client
+// key pair lives in dataDir: generated (RSA 2048) on the first call and reused afterwards, so a merchant script written
 // against the first run keeps working. The private key is written 0600 and a
 // new dataDir is made 0700; an existing dataDir keeps its mode.
 //
@@ -104,6 +104,10 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 				Placeholders: slices.Clone(info.CardPlaceholders),
 				CodeDisplay:  ipass.CodeQR,
 				Style:        map[string]string{"backgroundColor": "#1677FF", "foregroundColor": "#FFFFFF"},
+				Labels: map[string]map[string]string{
+					"points": {"zh_HK": "積分", "en_US": "Points"},
+					"level":  {"zh_HK": "等級", "en_US": "Level"},
+				},
 			},
 			{
 				Code:         info.TicketTemplate,
@@ -115,9 +119,15 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 				Placeholders: slices.Clone(info.TicketPlaceholders),
 				CodeDisplay:  ipass.CodeQR,
 				Style:        map[string]string{"backgroundColor": "#2F54EB", "foregroundColor": "#FFFFFF"},
+				Labels: map[string]map[string]string{
+					"ticketName":     {"zh_HK": "門票", "en_US": "Ticket"},
+					"availableTimes": {"zh_HK": "可用次數", "en_US": "Uses left"},
+					"price":          {"zh_HK": "價格", "en_US": "Price"},
+				},
 			},
 		},
 	}
+	t.Templates = append(t.Templates, demoKindTemplates(info.MerchantID, info.Locales)...)
 	for i, id := range info.UserIDs {
 		t.Users = append(t.Users, ipass.User{ID: id, OpenIDs: map[string]string{info.MerchantID: info.OpenIDs[i]}})
 	}

@@ -1,5 +1,5 @@
-// Package tenants reads, checks and writes the tenants file of product.md
-// section 2 — the YAML that provisions clients and their keys, merchants,
+// Package tenants reads, checks and writes the tenants file
+// (docs/tenants-file.md) — the YAML that provisions clients and their keys, merchants,
 // templates and users — and builds the demo tenant.
 //
 // It turns files into [ipass.Tenants] and back; storing them is the job of an
@@ -62,6 +62,8 @@ type template struct {
 	Placeholders []string          `yaml:"placeholders,flow"`
 	Code         string            `yaml:"code,omitempty"`
 	Style        map[string]string `yaml:"style,omitempty,flow"`
+	// Labels: placeholder → locale → the label the wallet shows.
+	Labels map[string]map[string]string `yaml:"labels,omitempty"`
 }
 
 type user struct {
@@ -166,6 +168,7 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 			Placeholders: tm.Placeholders,
 			CodeDisplay:  ipass.CodeDisplay(tm.Code),
 			Style:        nilIfEmpty(tm.Style),
+			Labels:       nilIfEmpty(tm.Labels),
 		}
 		if it.CodeDisplay == "" {
 			it.CodeDisplay = ipass.CodeQR
@@ -227,7 +230,7 @@ func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
 	return ik, src
 }
 
-func nilIfEmpty(m map[string]string) map[string]string {
+func nilIfEmpty[V any](m map[string]V) map[string]V {
 	if len(m) == 0 {
 		return nil
 	}
@@ -267,6 +270,7 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			Placeholders: tm.Placeholders,
 			Code:         string(tm.CodeDisplay),
 			Style:        tm.Style,
+			Labels:       tm.Labels,
 		})
 	}
 	for _, u := range t.Users {

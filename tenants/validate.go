@@ -20,6 +20,7 @@ const (
 	maxClientID     = 64
 	maxMerchantID   = 64
 	maxTemplateCode = 64
+	maxLabel        = 64 // characters of a wallet field label
 	maxUserID       = 32
 	maxOpenID       = 32
 	maxProblems     = 50 // beyond this the message says how many more; a wrong file shows its pattern long before
@@ -293,6 +294,7 @@ func (v *validator) template(e string, tm *ipass.Template) {
 		}
 		v.text(f, tm.Title[l])
 	}
+	v.labels(e, tm, names, locales)
 	for _, k := range slices.Sorted(maps.Keys(tm.Style)) {
 		f := e + ".style[" + show(k) + "]"
 		if !styleKeyRE.MatchString(k) {
@@ -352,5 +354,30 @@ func (v *validator) text(path, s string) {
 		v.add(path, "%q is not valid UTF-8", s)
 	case strings.ContainsFunc(s, unicode.IsControl):
 		v.add(path, "%q contains a control character", s)
+	}
+}
+
+// labels checks a template's wallet labels: each names a placeholder of the
+// template and a locale of it, and is printable text of at most 64 characters.
+func (v *validator) labels(e string, tm *ipass.Template, placeholders, locales map[string]bool) {
+	for _, p := range slices.Sorted(maps.Keys(tm.Labels)) {
+		f := e + ".labels[" + show(p) + "]"
+		if !placeholders[p] {
+			v.add(f, "%s is not in placeholders", show(p))
+		}
+		if len(tm.Labels[p]) == 0 {
+			v.add(f, "is empty; give a label per locale, e.g. {zh_HK: 積分, en_US: Points}")
+		}
+		for _, l := range slices.Sorted(maps.Keys(tm.Labels[p])) {
+			lf := f + "[" + show(l) + "]"
+			if !locales[l] {
+				v.add(lf, "locale %s is not in locales", show(l))
+			}
+			label := tm.Labels[p][l]
+			if label == "" || utf8.RuneCountInString(label) > maxLabel {
+				v.add(lf, "must be 1 to %d characters", maxLabel)
+			}
+			v.text(lf, label)
+		}
 	}
 }

@@ -15,17 +15,24 @@ import (
 )
 
 func init() {
-	register("admin", "provision tenants: apply a tenants file, export the current tenants", runAdmin)
+	register("admin", "provision tenants (apply, export); inspect passes and their history (passes)", runAdmin)
 }
 
 const adminUsage = `Usage: ipass admin SUBCOMMAND [flags]
 
 Provisions clients and their keys, merchants, templates and users from a
-tenants file (YAML, see product.md section 2).
+tenants file (YAML, see docs/tenants-file.md), and shows passes with their
+version history.
 
 Subcommands:
   apply -f FILE   create or update everything in FILE (idempotent; never deletes)
   export          print the current tenants as a tenants file
+  wallet-link --user USERID   print a link to a holder's wallet
+  wallet-secret rotate        make every earlier wallet link stop working
+  passes list --merchant M [--user U]
+                  list a merchant's passes (of one user)
+  passes show PASSID
+                  one pass and every version of its history
   seed --passes N add N passes straight into the database, for measuring at scale
 
 Run ` + "`ipass admin SUBCOMMAND --help`" + ` for the flags of a subcommand.
@@ -44,6 +51,12 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminApply(ctx, e, args[1:])
 	case "export":
 		return runAdminExport(ctx, e, args[1:])
+	case "wallet-link":
+		return runAdminWalletLink(ctx, e, args[1:])
+	case "wallet-secret":
+		return runAdminWalletSecret(ctx, e, args[1:])
+	case "passes":
+		return runAdminPasses(ctx, e, args[1:])
 	case "seed":
 		return runAdminSeed(ctx, e, args[1:])
 	}

@@ -27,11 +27,14 @@ func init() {
 const callUsage = `Usage: ipass call OPERATION [flags] BODY.json|-
 
 Sends BODY (a file, or - for stdin) as one signed request of OPERATION
-(createPass, updatePass, queryPass, or an endpoint path starting with /),
+(createPass, updatePass, queryPass, queryPassHistory, or an endpoint path
+starting with /),
 verifies the response signature, decrypts it if it is encrypted, and prints
 the response JSON on stdout. The file's bytes are signed exactly as they are,
 unless --set is given: then the body is parsed, changed and re-encoded as
 compact JSON before signing.
+
+The operations, their fields and result codes are described in docs/api.md.
 
 Responses are verified with the server key of the algorithm they name: give
 --server-public-key once per server key (for ECC224 calls, the server's

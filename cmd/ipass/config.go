@@ -33,6 +33,7 @@ type serveConfig struct {
 	maxBodyBytes      int64         // largest accepted request body; default 1 MiB (spec G3)
 	prevEncryptionKey string        // RSA private key still accepted for requests naming prevKeyVersion; default none
 	prevKeyVersion    int           // the Encrypt keyVersion of prevEncryptionKey; default -1 (none)
+	walletTimezone    string        // time zone of dates in the wallet pages; default Asia/Hong_Kong
 	metrics           bool          // serve Prometheus metrics at GET /metrics; default true
 	cpuProfile        string        // write a Go CPU profile of the whole run here; default none
 }
@@ -61,6 +62,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics on the listen address")
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to `FILE` when the server stops (performance work; see BENCHMARKS.md)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
+	c.walletFlags(fs)
 	return fs
 }
 

@@ -31,7 +31,7 @@ func init() {
 func runServe(ctx context.Context, e *env, args []string) int {
 	var cfg serveConfig
 	fs := cfg.flagSet(e.stderr)
-	if code, ok := parseFlags(e, fs, "Usage: ipass serve [flags]\n\nRuns the open-API server. Every flag can also be given as IPASS_<FLAG_IN_UPPER_SNAKE> (the flag wins).\n\nFlags:\n", args); !ok {
+	if code, ok := parseFlags(e, fs, "Usage: ipass serve [flags]\n\nRuns the open-API server (docs/api.md; operating it: docs/operating.md). Every flag can also be given as IPASS_<FLAG_IN_UPPER_SNAKE> (the flag wins).\n\nFlags:\n", args); !ok {
 		return code
 	}
 	if err := applyEnv(fs, e.getenv); err != nil {
@@ -106,6 +106,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		RequestTimeWindow: cfg.requestTimeWindow,
 		MaxBodyBytes:      cfg.maxBodyBytes,
 	}
+	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
+		return err
+	}
 	if cfg.metrics {
 		instrument(srv, db)
 	}
@@ -127,6 +130,10 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	}
 	if demo != nil {
 		printQuickstart(stdout, demo, cfg, scheme+"://"+addr)
+		if err := printWalletLink(ctx, stdout, db, demo, scheme+"://"+addr); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 
 	hs := srv.HTTPServer()

@@ -1,0 +1,481 @@
+package http
+
+// The wallet view: the pass holder's pages, their live updates (Server-Sent
+// Events) and the change feed (docs/wallet.md). Pure decisions — tokens, the
+// placement table, value formatting, codes — are in package wallet; the
+// templates and static files in package web.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/wallet"
+	"github.com/ipass-dev/ipass/web"
+)
+
+// walletCSP allows the page's own script, styles and connections and
+// nothing else: no inline script or style, no other origin, no framing.
+const walletCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// sseRetry is the reconnect delay EventSource is told to use; sseKeepalive is
+// how often an idle stream gets a comment (proxies drop silent connections)
+// and re-reads the feed (so a lost wake-up delays a page by at most this).
+const (
+	sseRetry     = 1000 * time.Millisecond
+	sseKeepalive = 20 * time.Second
+)
+
+// Wallet serves the wallet pages under /wallet/ and their static files under
+// /static/wallet/. Configure the exported fields, then use it as a handler
+// (usually through [Server.Wallet]). It is safe for concurrent use.
+type Wallet struct {
+	Store    ipass.WalletStore    // secret and change feed (required)
+	Passes   ipass.PassStore      // a pass and its history, for the detail page (required)
+	Tenants  ipass.TenantStore    // templates (required)
+	Notifier ipass.ChangeNotifier // wake-ups; nil means the streams re-read every sseKeepalive only
+	Location *time.Location       // time zone of dates shown; nil means Asia/Hong_Kong, else UTC
+	Now      func() time.Time     // clock; nil means time.Now
+	Logger   *slog.Logger         // internal errors; nil discards
+
+	once     sync.Once
+	mux      *http.ServeMux
+	tmpl     *template.Template
+	done     chan struct{} // closed by Shutdown: streams end
+	stopOnce sync.Once
+
+	flightMu sync.Mutex
+	flights  map[flightKey]*flightGroup
+}
+
+// ServeHTTP answers a wallet request.
+func (wl *Wallet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	wl.once.Do(wl.init)
+	h := w.Header()
+	h.Set("Content-Security-Policy", walletCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer") // the token is in the URL
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	wl.mux.ServeHTTP(w, r)
+}
+
+// Shutdown ends every open event stream, so a graceful server shutdown does
+// not wait for them. Browsers reconnect (to another node, or this one when
+// it is back) and replay from Last-Event-ID.
+func (wl *Wallet) Shutdown() {
+	wl.once.Do(wl.init)
+	wl.stopOnce.Do(func() { close(wl.done) })
+}
+
+func (wl *Wallet) init() {
+	wl.done = make(chan struct{})
+	wl.flights = map[flightKey]*flightGroup{}
+	wl.tmpl = template.Must(template.New("").ParseFS(web.Templates, "templates/*.html"))
+	if wl.Location == nil {
+		if loc, err := time.LoadLocation("Asia/Hong_Kong"); err == nil {
+			wl.Location = loc
+		} else {
+			wl.Location = time.UTC
+		}
+	}
+	static, _ := fs.Sub(web.Static, "static")
+	m := http.NewServeMux()
+	m.HandleFunc("GET /wallet/{token}", wl.servePage)
+	m.HandleFunc("GET /wallet/{token}/passes/{passID}", wl.serveDetail)
+	m.HandleFunc("GET /wallet/{token}/events", wl.serveEvents)
+	m.HandleFunc("GET /wallet/{token}/api/passes", wl.serveFeed)
+	m.HandleFunc("GET /static/wallet/theme.css", wl.serveTheme)
+	m.Handle("GET /static/wallet/", http.StripPrefix("/static/wallet/", http.FileServerFS(static)))
+	m.HandleFunc("/", wl.notFound)
+	wl.mux = m
+}
+
+func (wl *Wallet) now() time.Time {
+	if wl.Now != nil {
+		return wl.Now()
+	}
+	return time.Now()
+}
+
+func (wl *Wallet) logger() *slog.Logger {
+	if wl.Logger != nil {
+		return wl.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// holder authenticates the request's token. A missing, malformed, tampered
+// or expired token all get the same 404 page, written here.
+func (wl *Wallet) holder(w http.ResponseWriter, r *http.Request) (string, bool) {
+	secret, err := wl.Store.WalletSecret(r.Context())
+	if err != nil {
+		wl.internal(w, r, fmt.Errorf("wallet secret: %w", err))
+		return "", false
+	}
+	user, err := wallet.ParseToken(secret, r.PathValue("token"), wl.now())
+	if err != nil {
+		wl.notFound(w, r)
+		return "", false
+	}
+	return user, true
+}
+
+func (wl *Wallet) notFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	_ = wl.tmpl.ExecuteTemplate(w, "notfound.html", nil)
+}
+
+func (wl *Wallet) internal(w http.ResponseWriter, r *http.Request, err error) {
+	wl.logger().Error("wallet request failed", "path", redactToken(r.URL.Path), "err", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// redactToken keeps wallet tokens out of logs: whoever reads the log must not
+// be able to open the wallet.
+func redactToken(path string) string {
+	if rest, ok := strings.CutPrefix(path, "/wallet/"); ok {
+		_, after, found := strings.Cut(rest, "/")
+		if found {
+			return "/wallet/…/" + after
+		}
+		return "/wallet/…"
+	}
+	return path
+}
+
+// ---- the pages ----
+
+// passView is one pass as the page shows it.
+type passView struct {
+	ID, Kind, Title, Theme  string
+	Status                  ipass.Status
+	Version                 int
+	Badge, BadgeKey         string
+	Fields                  []wallet.Field
+	ShowCode                bool
+	CodeValue, CodeMsg      string
+	CodeSVG                 template.HTML
+	ValidLabel, Validity    string
+	DetailHref, DetailLabel string
+	tab                     wallet.Tab
+	typ                     ipass.PassType
+}
+
+type langLink struct {
+	Locale, Label, Href string
+	Current             bool
+}
+
+type section struct {
+	Kind, Label string
+	Passes      []passView
+}
+
+type tabView struct {
+	Name     wallet.Tab
+	Label    string
+	Sections []section
+}
+
+// pageData is what the templates see. T holds the UI strings of Lang.
+type pageData struct {
+	Lang, HTMLLang, PageTitle  string
+	T                          map[string]string
+	Langs                      []langLink
+	ThemeHref, EventsHref      string
+	Tabs                       []tabView
+	ActiveCount, InactiveCount int
+	BackHref                   string
+	Pass                       *passView
+	Removed                    bool
+	History                    []historyView
+}
+
+type historyView struct {
+	Version    int
+	When, What string
+	Changes    []wallet.Change
+	Notes      []wallet.Change
+}
+
+// templates caches template lookups for one request.
+type templates struct {
+	wl    *Wallet
+	ctx   context.Context
+	cache map[[2]string]*ipass.Template
+}
+
+func (t *templates) get(p *ipass.Pass) (*ipass.Template, error) {
+	k := [2]string{p.MerchantID, p.TemplateCode}
+	if tm, ok := t.cache[k]; ok {
+		return tm, nil
+	}
+	tm, err := t.wl.Tenants.Template(t.ctx, p.MerchantID, p.TemplateCode)
+	if err != nil {
+		return nil, fmt.Errorf("template of pass %s: %w", p.ID, err)
+	}
+	t.cache[k] = tm
+	return tm, nil
+}
+
+func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
+	user, ok := wl.holder(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	hc, err := wl.Store.HolderChanges(ctx, user, 0)
+	if err != nil {
+		wl.internal(w, r, err)
+		return
+	}
+	now := wl.now()
+	tc := &templates{wl: wl, ctx: ctx, cache: map[[2]string]*ipass.Template{}}
+	fallback := ""
+	if len(hc.Passes) > 0 {
+		if tm, err := tc.get(hc.Passes[0]); err == nil && len(tm.Locales) > 0 {
+			fallback = tm.Locales[0]
+		}
+	}
+	lang := wallet.UILocale(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"), fallback)
+	token := r.PathValue("token")
+	d := wl.basePage(r, lang, token, hc.Cursor)
+	d.PageTitle = d.T["wallet"]
+
+	themes := newThemes()
+	var views []passView
+	for _, p := range hc.Passes {
+		pl, shown := wallet.Place(p, now)
+		if !shown {
+			continue
+		}
+		tm, err := tc.get(p)
+		if err != nil {
+			wl.internal(w, r, err)
+			return
+		}
+		v := wl.passView(p, tm, pl, lang, themes)
+		v.DetailHref = "/wallet/" + token + "/passes/" + url.PathEscape(p.ID) + langQuery(r)
+		views = append(views, v)
+	}
+	for _, tab := range []wallet.Tab{wallet.TabActive, wallet.TabInactive} {
+		tv := tabView{Name: tab, Label: d.T[string(tab)]}
+		for _, kind := range []struct {
+			typ   ipass.PassType
+			label string
+		}{{ipass.TypeCard, "cards"}, {ipass.TypeCoupon, "coupons"}, {ipass.TypeTicket, "tickets"}} {
+			s := section{Kind: string(kind.typ), Label: d.T[kind.label]}
+			for _, v := range views {
+				if v.tab == tab && v.typ == kind.typ {
+					s.Passes = append(s.Passes, v)
+				}
+			}
+			if len(s.Passes) > 0 {
+				tv.Sections = append(tv.Sections, s)
+			}
+			if tab == wallet.TabActive {
+				d.ActiveCount += len(s.Passes)
+			} else {
+				d.InactiveCount += len(s.Passes)
+			}
+		}
+		d.Tabs = append(d.Tabs, tv)
+	}
+	d.ThemeHref = themes.href()
+	wl.render(w, r, http.StatusOK, "wallet.html", d)
+}
+
+func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
+	user, ok := wl.holder(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	p, err := wl.Passes.PassByID(ctx, r.PathValue("passID"))
+	if errors.Is(err, ipass.ErrNotFound) || (err == nil && p.UserID != user) {
+		// Another holder's pass is answered exactly like a pass that does not exist.
+		wl.notFound(w, r)
+		return
+	}
+	if err != nil {
+		wl.internal(w, r, err)
+		return
+	}
+	tc := &templates{wl: wl, ctx: ctx, cache: map[[2]string]*ipass.Template{}}
+	tm, err := tc.get(p)
+	if err != nil {
+		wl.internal(w, r, err)
+		return
+	}
+	lang := wallet.UILocale(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"), first(tm.Locales))
+	token := r.PathValue("token")
+	d := wl.basePage(r, lang, token, 0)
+	d.BackHref = "/wallet/" + token + langQuery(r)
+	pl, shown := wallet.Place(p, wl.now())
+	if !shown {
+		d.Removed = true
+		d.PageTitle = d.T["removed"]
+		wl.render(w, r, http.StatusGone, "pass.html", d)
+		return
+	}
+	hist, err := wl.Passes.History(ctx, p.ID)
+	if err != nil {
+		wl.internal(w, r, err)
+		return
+	}
+	themes := newThemes()
+	v := wl.passView(p, tm, pl, lang, themes)
+	d.Pass = &v
+	d.PageTitle = v.Title
+	d.ThemeHref = themes.href()
+	face := wallet.FaceLocale(tm, lang)
+	for _, e := range wallet.Timeline(hist, tm, face, wl.Location) {
+		what := d.T["created"]
+		if e.Operation != "createPass" {
+			what = d.T["updated"] + " " + strings.TrimSpace(e.Request+" "+e.Kind)
+		}
+		d.History = append(d.History, historyView{Version: e.Version, When: e.At.Format("2006-01-02 15:04:05"),
+			What: what + " → " + string(e.Status), Changes: e.Changes, Notes: e.Notes})
+	}
+	wl.render(w, r, http.StatusOK, "pass.html", d)
+}
+
+// basePage fills what every page has: locale, strings, language links and
+// the event stream (which starts after cursor, so nothing committed after
+// this read is missed).
+func (wl *Wallet) basePage(r *http.Request, lang, token string, cursor int64) pageData {
+	d := pageData{Lang: lang, HTMLLang: strings.ReplaceAll(lang, "_", "-"), T: wallet.Texts(lang)}
+	for _, l := range wallet.Locales {
+		q := r.URL.Query()
+		q.Set("lang", l)
+		d.Langs = append(d.Langs, langLink{Locale: l, Label: wallet.Text(l, "languageName"),
+			Href: r.URL.Path + "?" + q.Encode(), Current: l == lang})
+	}
+	d.EventsHref = "/wallet/" + token + "/events?since=" + strconv.FormatInt(cursor, 10)
+	if cursor == 0 {
+		d.EventsHref = "/wallet/" + token + "/events"
+	}
+	return d
+}
+
+func (wl *Wallet) passView(p *ipass.Pass, tm *ipass.Template, pl wallet.Placement, lang string, th *themes) passView {
+	face := wallet.FaceLocale(tm, lang)
+	v := passView{
+		ID: p.ID, Kind: string(p.Type), Status: p.EffectiveStatus(wl.now()), Version: p.Version,
+		Title: wallet.Title(tm, face), Theme: th.class(tm.Style), Fields: wallet.Fields(p, tm, face),
+		ValidLabel: wallet.Text(lang, "valid"), DetailLabel: wallet.Text(lang, "details"),
+		Validity: wallet.FormatTime(p.StartDate, wl.Location) + " – " + wallet.FormatTime(p.EndDate, wl.Location),
+		tab:      pl.Tab, typ: p.Type,
+	}
+	if pl.Badge != wallet.BadgeNone {
+		v.BadgeKey, v.Badge = string(pl.Badge), wallet.Text(lang, string(pl.Badge))
+	}
+	if tm.CodeDisplay != ipass.CodeNone && p.CodeInfo.Value != "" {
+		v.ShowCode, v.CodeValue, v.CodeMsg = true, p.CodeInfo.Value, p.CodeInfo.Msg
+		if v.CodeMsg == "" {
+			v.CodeMsg = p.CodeInfo.Value
+		}
+		// Safe as markup: drawn from the symbol's modules, no merchant byte in it.
+		v.CodeSVG = template.HTML(wallet.CodeSVG(tm.CodeDisplay, p.CodeInfo.Value))
+	}
+	return v
+}
+
+func (wl *Wallet) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer renderBufs.Put(buf)
+	buf.Reset()
+	// Rendered whole before the status is sent, so a failure is a clean 500.
+	if err := wl.tmpl.ExecuteTemplate(buf, name, d); err != nil {
+		wl.internal(w, r, fmt.Errorf("render %s: %w", name, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderBufs recycles page buffers: a 200-pass page is a few hundred KiB.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func langQuery(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == wallet.LocaleZH || l == wallet.LocaleEN {
+		return "?lang=" + l
+	}
+	return ""
+}
+
+func first(s []string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return ""
+}
+
+// ---- colours ----
+
+// colourRE is a template colour as the tenants file validates it; values are
+// checked again here because no stored value reaches a style unvalidated.
+var colourRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
+
+// themes collects the colour pairs of a page's passes. Inline styles would
+// need 'unsafe-inline' in the CSP, so each pair becomes a class, defined by
+// /static/wallet/theme.css?c=BG-FG.… from the URL alone.
+type themes struct{ pairs []string }
+
+func newThemes() *themes { return &themes{} }
+
+func (t *themes) class(style map[string]string) string {
+	bg, fg := style["backgroundColor"], style["foregroundColor"]
+	if !colourRE.MatchString(bg) || !colourRE.MatchString(fg) {
+		return "theme-default"
+	}
+	pair := strings.ToUpper(bg[1:] + "-" + fg[1:])
+	found := false
+	for _, p := range t.pairs {
+		found = found || p == pair
+	}
+	if !found {
+		t.pairs = append(t.pairs, pair)
+	}
+	return "c-" + pair
+}
+
+func (t *themes) href() string {
+	if len(t.pairs) == 0 {
+		return ""
+	}
+	return "/static/wallet/theme.css?c=" + strings.Join(t.pairs, ".")
+}
+
+var themePairRE = regexp.MustCompile(`^[0-9A-F]{6}-[0-9A-F]{6}$`)
+
+func (wl *Wallet) serveTheme(w http.ResponseWriter, r *http.Request) {
+	var b strings.Builder
+	for i, pair := range strings.Split(r.URL.Query().Get("c"), ".") {
+		if i >= 64 {
+			break
+		}
+		if !themePairRE.MatchString(pair) {
+			continue
+		}
+		fmt.Fprintf(&b, ".c-%s{background:#%s;color:#%s}\n", pair, pair[:6], pair[7:])
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
+}
