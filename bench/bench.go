@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Rate > 0 {
 		openLoop(ctx, &cfg, rec, ready, now)
 	} else {
-		closedLoop(ctx, &cfg, rec, ready, now)
+		closedLoop(ctx, &cfg, rec, ready, now, scraped)
 	}
 	stopSigning()
 	if progressDone != nil {
@@ -193,8 +193,11 @@ func (c *Config) expected() int {
 	return 2000 // closed loop, unknown pace: a few seconds' worth
 }
 
-// closedLoop keeps Concurrency requests in flight.
-func closedLoop(ctx context.Context, cfg *Config, rec *recorder, ready <-chan job, now func() time.Time) {
+// closedLoop keeps Concurrency requests in flight. Measured requests wait
+// for the server's counters to be read (scraped closes), so the server's
+// figures cover them and, give or take the warm-up requests in flight at
+// that moment, nothing else.
+func closedLoop(ctx context.Context, cfg *Config, rec *recorder, ready <-chan job, now func() time.Time, scraped <-chan struct{}) {
 	end := rec.measureFrom.Add(cfg.Duration)
 	var measured atomic.Int64
 	workers(ctx, cfg.Concurrency, func() bool {
@@ -207,6 +210,14 @@ func closedLoop(ctx context.Context, cfg *Config, rec *recorder, ready <-chan jo
 		}
 		start := now()
 		inWarmup := start.Before(rec.measureFrom)
+		if !inWarmup {
+			select {
+			case <-scraped:
+			case <-ctx.Done():
+				return false
+			}
+			start = now()
+		}
 		if !inWarmup && cfg.Requests > 0 && measured.Add(1) > int64(cfg.Requests) {
 			return false
 		}
