@@ -279,11 +279,12 @@ func metaPoints(key string, val json.RawMessage) (json.Number, error) {
 	return json.Number(n), nil
 }
 
-// normalizeDecimal accepts -?digits(.digits)? and returns it without leading
-// zeros in the integer part, trailing zeros in the fraction or a sign on zero.
+// normalizeDecimal accepts [+-]?digits(.digits)? and returns it without a
+// plus sign, leading zeros in the integer part, trailing zeros in the
+// fraction or a sign on zero. "+49" is how a points change is often written.
 func normalizeDecimal(s string) (string, bool) {
 	neg := strings.HasPrefix(s, "-")
-	if neg {
+	if neg || strings.HasPrefix(s, "+") {
 		s = s[1:]
 	}
 	intPart, frac, hasDot := strings.Cut(s, ".")
@@ -498,7 +499,7 @@ func objectOrString(raw json.RawMessage, field string) ([]byte, error) {
 	case "string":
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, Errorf(CodeParamIllegal, "%s: invalid string", field)
+			return nil, Errorf(CodeParamIllegal, "%s: invalid string", Field(field))
 		}
 		if s == "" {
 			return nil, nil
@@ -509,7 +510,7 @@ func objectOrString(raw json.RawMessage, field string) ([]byte, error) {
 		}
 		return []byte(s), nil
 	default:
-		return nil, Errorf(CodeParamIllegal, "%s: must be a JSON object (or a string holding one), not %s", field, article(k))
+		return nil, Errorf(CodeParamIllegal, "%s: must be a JSON object (or a string holding one), not %s", Field(field), article(k))
 	}
 }
 

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -67,112 +65,13 @@ func (f *jsonFrame) advance() {
 	}
 }
 
-// checkStrictJSON applies the rules of [DecodeBody] to data; what names the
-// checked text in messages ("body", "dataInfo", ...).
-func checkStrictJSON(data []byte, what string, maxDepth int) error {
-	if bytes.HasPrefix(data, utf8BOM) {
-		return Errorf(CodeParamIllegal, "%s: a byte-order mark is not allowed", what)
-	}
-	if !utf8.Valid(data) {
-		// encoding/json would silently replace bad bytes with U+FFFD.
-		return Errorf(CodeParamIllegal, "%s: not valid UTF-8", what)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err == io.EOF {
-		return Errorf(CodeParamIllegal, "%s: empty; a JSON object is required", what)
-	}
-	if err != nil {
-		return syntaxError(what, err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return Errorf(CodeParamIllegal, "%s: must be a JSON object", what)
-	}
-	stack := []*jsonFrame{{object: true, keys: map[string]struct{}{}, expectKey: true}}
-	path := func(extra ...string) string {
-		var segs []string
-		for _, f := range stack[:len(stack)-1] {
-			segs = append(segs, f.segment())
-		}
-		segs = append(segs, extra...)
-		if len(segs) == 0 {
-			return what
-		}
-		return clip(what+"."+strings.Join(segs, "."), 200)
-	}
-	for len(stack) > 0 {
-		tok, err := dec.Token()
-		if err != nil {
-			if err == io.EOF {
-				return Errorf(CodeParamIllegal, "%s: unexpected end of JSON", what)
-			}
-			return syntaxError(what, err)
-		}
-		top := stack[len(stack)-1]
-		if top.object && top.expectKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 {
-					stack[len(stack)-1].advance()
-				}
-				continue
-			}
-			key, ok := tok.(string)
-			if !ok { // the decoder guarantees a string here
-				return Errorf(CodeParamIllegal, "%s: object key expected", what)
-			}
-			if strings.IndexByte(key, 0) >= 0 {
-				return Errorf(CodeParamIllegal, "%s: a key contains U+0000", path())
-			}
-			if _, dup := top.keys[key]; dup {
-				return Errorf(CodeParamIllegal, "%s: duplicate key %q", path(), clip(key, 64))
-			}
-			top.keys[key] = struct{}{}
-			top.key = key
-			top.expectKey = false
-			continue
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{', '[':
-				if len(stack)+1 > maxDepth {
-					return Errorf(CodeParamIllegal, "%s: nested deeper than %d levels", path(top.segment()), maxDepth)
-				}
-				f := &jsonFrame{object: v == '{', expectKey: v == '{'}
-				if f.object {
-					f.keys = map[string]struct{}{}
-				}
-				stack = append(stack, f)
-			case ']', '}':
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 {
-					stack[len(stack)-1].advance()
-				}
-			}
-		case string:
-			if strings.IndexByte(v, 0) >= 0 {
-				return Errorf(CodeParamIllegal, "%s: string contains U+0000", path(top.segment()))
-			}
-			top.advance()
-		default:
-			top.advance()
-		}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Errorf(CodeParamIllegal, "%s: unexpected data after the JSON object", what)
-	}
-	return nil
-}
-
 // syntaxError turns a decoder error into a PARAM_ILLEGAL naming the offset.
 func syntaxError(what string, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return Errorf(CodeParamIllegal, "%s: invalid JSON at byte %d: %s", what, se.Offset, clip(se.Error(), 120))
+		return Errorf(CodeParamIllegal, "%s: invalid JSON at byte %d: %s", Field(what), se.Offset, clip(se.Error(), 120))
 	}
-	return Errorf(CodeParamIllegal, "%s: invalid JSON: %s", what, clip(err.Error(), 120))
+	return Errorf(CodeParamIllegal, "%s: invalid JSON: %s", Field(what), clip(err.Error(), 120))
 }
 
 // clip shortens s to at most n code points for use in a message, marking the cut.

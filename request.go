@@ -44,20 +44,20 @@ func (b Body) str(name string, max int, ident bool) (string, error) {
 		return "", nil
 	}
 	if k := jsonKind(raw); k != "string" {
-		return "", Errorf(CodeParamIllegal, "%s: must be a JSON string, not %s", name, article(k))
+		return "", Errorf(CodeParamIllegal, "%s: must be a JSON string, not %s", Field(name), article(k))
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", Errorf(CodeParamIllegal, "%s: invalid string", name)
+		return "", Errorf(CodeParamIllegal, "%s: invalid string", Field(name))
 	}
 	if s == "" {
 		return "", nil
 	}
 	if utf8.RuneCountInString(s) > max {
-		return "", Errorf(CodeParamIllegal, "%s: longer than %d characters", name, max)
+		return "", Errorf(CodeParamIllegal, "%s: longer than %d characters", Field(name), max)
 	}
 	if ident && hasControl(s) {
-		return "", Errorf(CodeParamIllegal, "%s: contains a control character", name)
+		return "", Errorf(CodeParamIllegal, "%s: contains a control character", Field(name))
 	}
 	return s, nil
 }
@@ -66,7 +66,7 @@ func (b Body) str(name string, max int, ident bool) (string, error) {
 func (b Body) requiredStr(name string, max int, ident bool) (string, error) {
 	s, err := b.str(name, max, ident)
 	if err == nil && s == "" {
-		err = Errorf(CodeParamIllegal, "%s is required", name)
+		err = Errorf(CodeParamIllegal, "%s is required", Field(name))
 	}
 	return s, err
 }
@@ -83,7 +83,7 @@ func (b Body) enum(name string, allowed ...string) (string, error) {
 			return s, nil
 		}
 	}
-	return "", Errorf(CodeParamIllegal, "%s: %q is not one of %s", name, clip(s, maxEnum), strings.Join(allowed, ", "))
+	return "", Errorf(CodeParamIllegal, "%s: %q is not one of %s", Field(name), clip(s, maxEnum), Field(strings.Join(allowed, ", ")))
 }
 
 // millis returns the timestamp field name (3.2), 0 when absent.
@@ -98,17 +98,17 @@ func (b Body) millis(name string) (int64, error) {
 		text = string(raw)
 	case "string":
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, Errorf(CodeParamIllegal, "%s: invalid string", name)
+			return 0, Errorf(CodeParamIllegal, "%s: invalid string", Field(name))
 		}
 		if text == "" { // optional empty string = absent (3.1)
 			return 0, nil
 		}
 	default:
-		return 0, Errorf(CodeParamIllegal, "%s: must be epoch milliseconds as a JSON integer or digit string, not %s", name, article(k))
+		return 0, Errorf(CodeParamIllegal, "%s: must be epoch milliseconds as a JSON integer or digit string, not %s", Field(name), article(k))
 	}
 	ms, ok := parseMillis(text)
 	if !ok {
-		return 0, Errorf(CodeParamIllegal, "%s: must be epoch milliseconds with exactly 13 digits (got %q)", name, clip(text, 32))
+		return 0, Errorf(CodeParamIllegal, "%s: must be epoch milliseconds with exactly 13 digits (got %q)", Field(name), clip(text, 32))
 	}
 	return ms, nil
 }
@@ -117,7 +117,7 @@ func (b Body) millis(name string) (int64, error) {
 func (b Body) requiredMillis(name string) (int64, error) {
 	ms, err := b.millis(name)
 	if err == nil && ms == 0 {
-		err = Errorf(CodeParamIllegal, "%s is required", name)
+		err = Errorf(CodeParamIllegal, "%s is required", Field(name))
 	}
 	return ms, err
 }

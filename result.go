@@ -89,13 +89,15 @@ func (c Code) HTTPStatus() int {
 type Error struct {
 	Code    Code
 	Message string
+
+	redacted string // Message without values, when made by Errorf (see [Redacted])
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // Errorf returns an *Error with code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), redacted: redact(format, args)}
 }
 
 // ErrorCode returns the code of the *Error in err's chain, SUCCESS for nil,

@@ -178,7 +178,7 @@ func (pl *CreatePlan) SameAs(existing *Pass) error {
 		what = strings.Join(diff, ", ")
 	}
 	return Errorf(CodeParamIllegal, "bizSerialId %s is already used by pass %s with a different %s",
-		pl.pass.BizSerialID, existing.ID, what)
+		pl.pass.BizSerialID, existing.ID, Field(what))
 }
 
 // CheckNew applies step 7 of 4.3: a new pass must not be born expired.
@@ -234,7 +234,7 @@ func (p *Pass) Owns(merchantID, userID string) bool {
 // caller gave (field "passId" or "bizSerialId"). It is used both for a
 // missing pass and for someone else's, so the two cannot be told apart.
 func PassNotFound(field, value string) error {
-	return Errorf(CodePassHasNotExist, "%s %s: pass not found", field, value)
+	return Errorf(CodePassHasNotExist, "%s %s: pass not found", Field(field), value)
 }
 
 // Decide runs steps 3–10 of 5.5 on next, the locked current state of the

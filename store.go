@@ -43,6 +43,11 @@ type PassStore interface {
 	CreatePass(ctx context.Context, p *Pass, v *PassVersion) (*Pass, error)
 	// PassByID returns the pass; ErrNotFound if it does not exist.
 	PassByID(ctx context.Context, passID string) (*Pass, error)
+	// MerchantPass returns the pass with passID if it belongs to merchantID;
+	// ErrNotFound otherwise. Another merchant's pass and a pass that does not
+	// exist are one indistinguishable answer (same query, same path), so a
+	// caller cannot learn that another tenant's passId exists.
+	MerchantPass(ctx context.Context, merchantID, passID string) (*Pass, error)
 	// PassBySerial returns the pass of merchantID with bizSerialID; ErrNotFound if none.
 	PassBySerial(ctx context.Context, merchantID, bizSerialID string) (*Pass, error)
 	// UpdatePass serialises changes to one pass: it locks the pass, calls

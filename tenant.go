@@ -22,14 +22,33 @@ type Client struct {
 	Name      string      // operator-facing label
 	RateLimit int         // requests per second; 0 = unlimited
 	Keys      []ClientKey // every key ever registered, retired ones included
+	// HeaderCase spells the protocol header names of responses to this
+	// client: HeaderLower (the default) or HeaderCanonical.
+	HeaderCase HeaderCase
+	// Omitted names the optional fields a tenants file left out of this
+	// entry ("name", "rateLimit", "headerCase"): Apply keeps their stored
+	// values, and a new client gets the defaults. nil means all were given.
+	Omitted []string
 }
+
+// HeaderCase is how response protocol header names (Client-Id,
+// Response-Time, Signature, Tracer-Id, Encrypt) are spelled on HTTP/1.1.
+type HeaderCase string
+
+// The header spellings. HTTP header names are case-insensitive, but some
+// official SDKs compare them case-sensitively: the Antom Python SDK in lower
+// case, the ZOLOZ Java SDK in canonical case.
+const (
+	HeaderLower     HeaderCase = "lower"     // signature, response-time, ...
+	HeaderCanonical HeaderCase = "canonical" // Signature, Response-Time, ...
+)
 
 // ClientKey is one public key of a client, identified by (Algorithm, Version).
 type ClientKey struct {
 	Version   int       // keyVersion, ≥ 0
 	Algorithm string    // AlgorithmRSA256 or AlgorithmECC224
-	PublicKey string    // SPKI PEM text, or bare base64 DER, as provisioned
-	Status    KeyStatus // active or retired
+	PublicKey string    // SPKI PEM text, or bare base64 DER, as provisioned; "" in a tenants file only to retire a stored key
+	Status    KeyStatus // active or retired; "" in a tenants file: keep the stored status (active for a new key)
 }
 
 // ActiveKey returns the active key for (algorithm, version). With version < 0
@@ -59,6 +78,7 @@ type Merchant struct {
 	ID       string // merchantId
 	ClientID string // the client allowed to act for this merchant
 	Name     string
+	Omitted  []string // optional fields a tenants file left out ("name"); see Client.Omitted
 }
 
 // CodeDisplay says how a template shows $codevalue$.
@@ -85,7 +105,8 @@ type Template struct {
 	Style        map[string]string // e.g. backgroundColor, foregroundColor
 	// Labels names the placeholders on the wallet's card face: placeholder →
 	// locale → label. Optional; without one the placeholder name is shown.
-	Labels map[string]map[string]string
+	Labels  map[string]map[string]string
+	Omitted []string // optional fields a tenants file left out ("title", "code", "style", "labels"); see Client.Omitted
 }
 
 // User is a wallet user. UserID resolves globally; an openId only within one merchant.

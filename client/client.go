@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -329,15 +331,15 @@ func (c *Client) seal(ep endpoint, plain []byte) (wire []byte, encHeader string,
 
 // do runs the attempts of one call.
 func (c *Client) do(ctx context.Context, ep endpoint, plain []byte) (*Response, error) {
-	// Sealed once per call: retries re-sign the same ciphertext with a
-	// new time, which is what makes each attempt a distinct content.
-	wire, encHeader, err := c.seal(ep, plain)
-	if err != nil {
-		return nil, err
-	}
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, &ProtocolError{Operation: ep.name, Check: CheckTransport, Attempts: attempt - 1, Err: err}
+		}
+		// Sealed afresh for every attempt: the server accepts a wrapped
+		// AES key once, so a retry cannot reuse the first attempt's.
+		wire, encHeader, err := c.seal(ep, plain)
+		if err != nil {
+			return nil, err
 		}
 		req, err := c.prepare(ctx, ep, wire, encHeader, c.requestTime())
 		if err != nil {
@@ -453,7 +455,7 @@ func (c *Client) retryable(err error, attempt int) (time.Duration, bool) {
 		if pe.Check != CheckTransport && !gatewayDown {
 			return 0, false
 		}
-		if errors.Is(pe.Err, context.Canceled) || errors.Is(pe.Err, context.DeadlineExceeded) {
+		if errors.Is(pe.Err, context.Canceled) || errors.Is(pe.Err, context.DeadlineExceeded) || isCertificateError(pe.Err) {
 			return 0, false
 		}
 	default:
@@ -483,4 +485,15 @@ func checkServerKeys(name string, keys map[gateway.Algorithm]crypto.PublicKey) (
 		out[a] = k
 	}
 	return out, nil
+}
+
+// isCertificateError reports whether err is a TLS certificate verification
+// failure: the same certificate fails the same way on every attempt, so
+// retrying only delays the message that says what to fix.
+func isCertificateError(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify)
 }

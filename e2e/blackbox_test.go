@@ -76,7 +76,7 @@ func TestBlackBox(t *testing.T) {
 	srv.start(t)
 	srv.rsaPub = filepath.Join(srv.dataDir, "server-signing.pub.pem")
 	srv.eccPub = filepath.Join(srv.dataDir, "server-ecc-signing.pub.pem")
-	srv.encPub = srv.rsaPub // --encryption-key defaults to the signing key
+	srv.encPub = filepath.Join(srv.dataDir, "server-encryption.pub.pem") // generated separately from the signing key
 	e := newEnv(t, srv)
 	c44, c55 := fixtureClients(t)
 	ok := want{code: "SUCCESS"}

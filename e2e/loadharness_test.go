@@ -52,16 +52,18 @@ var (
 	serverRSAPub   crypto.PublicKey // verifies every response (all are RSA256 here)
 )
 
-// sharedServerKeyArgs returns --signing-key and --ecc-signing-key flags for
-// keys generated once per run. Processes behind one service share their keys
-// (merchants pin them), so one public key verifies every process's responses.
+// sharedServerKeyArgs returns --signing-key, --ecc-signing-key and
+// --encryption-key flags for keys generated once per run. Processes behind
+// one service share their keys (merchants pin them, and a server refuses to
+// start with keys other than those its database recorded), so one public key
+// verifies every process's responses.
 func sharedServerKeyArgs(t testing.TB) []string {
 	t.Helper()
 	serverKeysOnce.Do(func() {
 		for _, k := range []struct {
 			alg  gateway.Algorithm
 			flag string
-		}{{gateway.RSA256, "--signing-key"}, {gateway.ECC224, "--ecc-signing-key"}} {
+		}{{gateway.RSA256, "--signing-key"}, {gateway.ECC224, "--ecc-signing-key"}, {gateway.RSA256, "--encryption-key"}} {
 			key, err := gateway.GenerateKey(k.alg)
 			if err != nil {
 				serverKeysErr = err
@@ -72,12 +74,12 @@ func sharedServerKeyArgs(t testing.TB) []string {
 				serverKeysErr = err
 				return
 			}
-			p := filepath.Join(binDir, "server-"+string(k.alg)+".pem")
+			p := filepath.Join(binDir, "server"+strings.TrimPrefix(k.flag, "-")+".pem")
 			if err := os.WriteFile(p, pem, 0o600); err != nil {
 				serverKeysErr = err
 				return
 			}
-			if k.alg == gateway.RSA256 {
+			if k.flag == "--signing-key" {
 				serverRSAPub = key.Public()
 			}
 			serverKeyArgs = append(serverKeyArgs, k.flag, p)

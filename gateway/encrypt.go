@@ -46,12 +46,11 @@ func WrapKey(pub *rsa.PublicKey, aesKey []byte) ([]byte, error) {
 // UnwrapKey decrypts a symmetricKey with the receiver's RSA key. Any failure,
 // and an unwrapped key that is not 16, 24 or 32 bytes, is DECRYPT_FAILED.
 //
-// PKCS#1 v1.5 decryption errors are a padding oracle (Bleichenbacher). The
-// protocol cannot avoid the scheme, so receivers must verify the message
-// signature before unwrapping (spec 2.10 G9 before G12): then only holders
-// of a registered signing key can probe, each probe is signed, replay-checked
-// and rate-limited, and the reply is DECRYPT_FAILED whether the RSA padding
-// or the later AES padding failed.
+// PKCS#1 v1.5 decryption errors are a padding oracle (Bleichenbacher), and
+// its distinct errors say which step failed. That is fine for a client
+// opening a response whose signature it verified; a server facing requests
+// from any registered client must use [OpenRequest], which rejects
+// implicitly and fails in one way only.
 func UnwrapKey(priv *rsa.PrivateKey, wrapped []byte) ([]byte, error) {
 	if priv == nil {
 		return nil, newError(ReasonDecryptFailed, "Encrypt.symmetricKey", "no RSA key to unwrap with", nil)

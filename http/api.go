@@ -93,7 +93,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.observeRequest(x, code, start)
 	s.logger().InfoContext(r.Context(), "request",
 		"tracer_id", x.tracerID, "client_id", x.clientID, "method", x.method, "path", x.path,
-		"result_code", string(code), "http_status", code.HTTPStatus(),
+		"result_code", string(code), "result_message", truncate(ipass.ErrorMessage(err), 256), "http_status", code.HTTPStatus(),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
@@ -186,8 +186,8 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	// (year 9999, epoch-ms near 2^63), and negating the minimum Duration overflows.
 	if at.Before(now.Add(-s.RequestTimeWindow)) || at.After(now.Add(s.RequestTimeWindow)) {
 		return ipass.Errorf(ipass.CodeRequestTimeExpired,
-			"Request-Time: %s is outside the accepted window of ±%s around server time %s",
-			truncate(requestTime, 64), s.RequestTimeWindow, gateway.FormatTime(now))
+			"Request-Time: %s is outside the accepted window of ±%s around server time %s%s",
+			truncate(requestTime, 64), s.RequestTimeWindow, gateway.FormatTime(now), epochSecondsHint(requestTime))
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
@@ -195,8 +195,7 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	err = gateway.Verify(pub, params.Algorithm, content, params.Signature)
 	s.cryptoDone(timer, CryptoVerify, string(params.Algorithm))
 	if err != nil {
-		return ipass.Errorf(ipass.CodeInvalidSignature,
-			"Signature: does not verify with the client's %s key version %d over the content received", params.Algorithm, key.Version)
+		return invalidSignature(params.Algorithm, key.Version, pub, content)
 	}
 	// G10: keyed on the signed content, so a re-encoded ECDSA signature is a replay too.
 	if s.Replay != nil {
@@ -222,7 +221,7 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	// G12
 	if x.encrypted {
-		if body, err = s.decrypt(x, encryptValues[0], body); err != nil {
+		if body, err = s.decrypt(ctx, x, encryptValues[0], body); err != nil {
 			return err
 		}
 	}
@@ -237,6 +236,12 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 		x.pass, err = s.Service.QueryPass(ctx, caller, body)
 	case opHistory:
 		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
+	}
+	if x.encrypted {
+		// Name the field, never its value: the body may be blocks of another
+		// client's ciphertext spliced together (AES-ECB) to be read back
+		// through this very message.
+		err = ipass.Redacted(err)
 	}
 	return err
 }
@@ -263,8 +268,8 @@ func (s *Server) identify(ctx context.Context, x *exchange) (*ipass.Client, erro
 }
 
 // decrypt is G12: Encrypt header, the server's key version, a client RSA key
-// for the response, then unwrap and decrypt.
-func (s *Server) decrypt(x *exchange, header string, body []byte) ([]byte, error) {
+// for the response, the wrapped key's single use, then unwrap and decrypt.
+func (s *Server) decrypt(ctx context.Context, x *exchange, header string, body []byte) ([]byte, error) {
 	params, parseErr := gateway.ParseEncryptHeader(header)
 	// A bad symmetricKey still yields the key version, which G12 checks first.
 	var gwErr *gateway.Error
@@ -282,14 +287,39 @@ func (s *Server) decrypt(x *exchange, header string, body []byte) ([]byte, error
 	if parseErr != nil {
 		return nil, gatewayError(parseErr)
 	}
-	plaintext, keySize, err := s.open(decrypter, params, body)
-	if keySize > 0 {
-		x.aesKeyLen = keySize
+	if err := s.useWrappedKey(ctx, x, params.WrappedKey); err != nil {
+		return nil, err
 	}
+	// One answer for every failure, and the response sealed with the same
+	// key size whatever failed (keySize is 0 then): no padding oracle.
+	timer := s.cryptoStart()
+	plaintext, keySize, err := gateway.OpenRequest(decrypter, params, body)
+	s.cryptoDone(timer, CryptoOpen, "RSA_AES")
 	if err != nil {
 		return nil, gatewayError(err)
 	}
+	x.aesKeyLen = keySize
 	return plaintext, nil
+}
+
+// useWrappedKey accepts a wrapped AES key once, server-wide: the Encrypt
+// header is not signed, so otherwise another client could re-sign a
+// captured ciphertext with its symmetricKey as its own request. Decided on
+// the bytes as received, before unwrapping, so the answer tells nothing
+// about the key inside.
+func (s *Server) useWrappedKey(ctx context.Context, x *exchange, wrapped []byte) error {
+	if s.WrappedKeys == nil {
+		return nil
+	}
+	digest := sha256.Sum256(wrapped)
+	fresh, err := s.WrappedKeys.RecordWrappedKey(ctx, x.client.ID, digest[:], x.arrived)
+	if err != nil {
+		return fmt.Errorf("record wrapped key: %w", err)
+	}
+	if !fresh {
+		return ipass.Errorf(ipass.CodeRepeatRequest, "Encrypt.symmetricKey: this wrapped key was already used; wrap a fresh AES key for every request")
+	}
+	return nil
 }
 
 // gatewayError turns a protocol-layer rejection into a result error; its

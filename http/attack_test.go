@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -731,10 +732,16 @@ func (f *attackFixture) encryptedCases(t *testing.T) []attackCase {
 	qu := ipasshttp.PathQueryPass
 	plain := []byte(f.queryA())
 	good := f.encryptedQuery(aesTestKey)
-	hdr := gateway.FormatEncryptHeader(1, f.wrap(aesTestKey))
-	e := func(name, body, encHeader string, want ipass.Code, mention string) attackCase {
-		return attackCase{name: "encrypt/" + name, req: req{path: qu, body: body, contentType: textPlain, header: http.Header{"Encrypt": {encHeader}}}, want: want, mention: mention}
+	// A wrapped key is accepted once, so each case wraps aesTestKey afresh.
+	hdr := func() string { return gateway.FormatEncryptHeader(1, f.wrap(aesTestKey)) }
+	fixed := func(h string) func() string { return func() string { return h } }
+	e := func(name, body string, encHeader func() string, want ipass.Code, mention string) attackCase {
+		return attackCase{name: "encrypt/" + name, lazy: func() req {
+			return req{path: qu, body: body, contentType: textPlain, header: http.Header{"Encrypt": {encHeader()}}}
+		}, want: want, mention: mention}
 	}
+	// Every failure to unwrap or decrypt reads alike (no padding oracle).
+	const undecryptable = "Encrypt.symmetricKey: the body cannot be decrypted with it"
 	wrongKeyBody, err := gateway.EncryptBody(aesOtherKey, plain)
 	if err != nil {
 		t.Fatal(err)
@@ -757,22 +764,28 @@ func (f *attackFixture) encryptedCases(t *testing.T) []attackCase {
 		t.Fatal(err)
 	}
 	return []attackCase{
-		e("body under another AES key", string(wrongKeyBody), hdr, ipass.CodeDecryptFailed, ""),
-		e("plaintext without PKCS#7 padding", ecb(aesTestKey, unpadded), hdr, ipass.CodeDecryptFailed, "padding"),
-		e("ciphertext truncated by 5 bytes", base64.StdEncoding.EncodeToString(raw[:len(raw)-5]), hdr, ipass.CodeDecryptFailed, "16-byte blocks"),
-		e("ciphertext missing its last block", base64.StdEncoding.EncodeToString(raw[:len(raw)-16]), hdr, ipass.CodeDecryptFailed, ""),
-		e("ciphertext not base64", "%%% not base64 %%%", hdr, ipass.CodeDecryptFailed, "base64"),
-		e("empty ciphertext", "", hdr, ipass.CodeDecryptFailed, ""),
-		e("8-byte AES key wrapped correctly", ecb(bytes.Repeat([]byte{1}, 16), bytes.Repeat([]byte{16}, 16)), gateway.FormatEncryptHeader(1, f.wrap(bytes.Repeat([]byte{7}, 8))), ipass.CodeDecryptFailed, ""),
-		e("AES key wrapped with OAEP", good.body, gateway.FormatEncryptHeader(1, oaep), ipass.CodeDecryptFailed, ""),
-		e("algorithm=AES", good.body, strings.Replace(hdr, "algorithm=RSA_AES", "algorithm=AES", 1), ipass.CodeDecryptFailed, "algorithm"),
-		e("symmetricKey missing", good.body, "algorithm=RSA_AES,keyVersion=1", ipass.CodeDecryptFailed, "symmetricKey"),
-		e("unencrypted JSON body", f.queryA(), hdr, ipass.CodeDecryptFailed, ""),
+		e("body under another AES key", string(wrongKeyBody), hdr, ipass.CodeDecryptFailed, undecryptable),
+		e("plaintext without PKCS#7 padding", ecb(aesTestKey, unpadded), hdr, ipass.CodeDecryptFailed, undecryptable),
+		e("ciphertext truncated by 5 bytes", base64.StdEncoding.EncodeToString(raw[:len(raw)-5]), hdr, ipass.CodeDecryptFailed, undecryptable),
+		e("ciphertext missing its last block", base64.StdEncoding.EncodeToString(raw[:len(raw)-16]), hdr, ipass.CodeDecryptFailed, undecryptable),
+		e("ciphertext not base64", "%%% not base64 %%%", hdr, ipass.CodeDecryptFailed, undecryptable),
+		e("empty ciphertext", "", hdr, ipass.CodeDecryptFailed, undecryptable),
+		e("8-byte AES key wrapped correctly", ecb(bytes.Repeat([]byte{1}, 16), bytes.Repeat([]byte{16}, 16)), fixed(gateway.FormatEncryptHeader(1, f.wrap(bytes.Repeat([]byte{7}, 8)))), ipass.CodeDecryptFailed, undecryptable),
+		e("AES key wrapped with OAEP", good.body, fixed(gateway.FormatEncryptHeader(1, oaep)), ipass.CodeDecryptFailed, undecryptable),
+		e("algorithm=AES", good.body, func() string { return strings.Replace(hdr(), "algorithm=RSA_AES", "algorithm=AES", 1) }, ipass.CodeDecryptFailed, "algorithm"),
+		e("symmetricKey missing", good.body, fixed("algorithm=RSA_AES,keyVersion=1"), ipass.CodeDecryptFailed, "symmetricKey"),
+		e("unencrypted JSON body", f.queryA(), hdr, ipass.CodeDecryptFailed, undecryptable),
 		e("invalid UTF-8 plaintext", string(badUTF8), hdr, ipass.CodeParamIllegal, "UTF-8"),
 		e("empty plaintext", string(emptyPlain), hdr, ipass.CodeParamIllegal, "empty"),
-		e("Encrypt header invalid UTF-8", good.body, strings.Replace(hdr, "RSA_AES", "RSA_AES\xff", 1), ipass.CodeDecryptFailed, "algorithm"),
-		{name: "encrypt/unencrypted JSON body sent as application/json", req: req{path: qu, body: f.queryA(), header: http.Header{"Encrypt": {hdr}}}, want: ipass.CodeDecryptFailed},
+		e("Encrypt header invalid UTF-8", good.body, func() string { return strings.Replace(hdr(), "RSA_AES", "RSA_AES\xff", 1) }, ipass.CodeDecryptFailed, "algorithm"),
+		{name: "encrypt/unencrypted JSON body sent as application/json", lazy: func() req {
+			return req{path: qu, body: f.queryA(), header: http.Header{"Encrypt": {hdr()}}}
+		}, want: ipass.CodeDecryptFailed, mention: undecryptable},
 		{name: "encrypt/no keyVersion", req: req{path: qu, body: good.body, contentType: textPlain, header: http.Header{"Encrypt": {gateway.FormatEncryptHeader(-1, f.wrap(aesTestKey))}}}, want: ipass.CodeSuccess, control: true},
+		{name: "encrypt/first use of a wrapped key", req: req{path: qu, body: good.body, contentType: textPlain, header: http.Header{"Encrypt": {good.header}}}, want: ipass.CodeSuccess, control: true},
+		// The wrapped key of a request already received, under a body it
+		// would decrypt, re-signed: refused before anything is unwrapped.
+		e("symmetricKey already used", good.body, fixed(good.header), ipass.CodeRepeatRequest, "Encrypt.symmetricKey"),
 	}
 }
 
@@ -932,4 +945,180 @@ func (f *attackFixture) sendChunked(r req) reply {
 		"Signature":    {f.sign(clientA+"/RSA256", gateway.RSA256, 1, http.MethodPost, r.path, clientA, t, r.body)},
 	}
 	return h.sendRaw(req{method: http.MethodPost, path: r.path, clientID: clientA}, httpReq)
+}
+
+// TestAttackEncryption: the RSA_AES attacks of issue 8 (breaks 2 and 3),
+// on every engine, with the stored data compared before and after.
+func TestAttackEncryption(t *testing.T) {
+	for name, open := range sqlstoretest.Engines(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, open(t))
+			f := &attackFixture{h: h, member: createMember(t, h)}
+			before := h.snapshot()
+			t.Run("no decryption oracle", func(t *testing.T) { f.noDecryptionOracle(t) })
+			t.Run("sender binding", func(t *testing.T) { f.senderBinding(t) })
+			if h.snapshot() != before {
+				t.Fatal("hostile requests changed stored data")
+			}
+		})
+	}
+}
+
+// responseKeySize is the AES key length of an encrypted reply, unwrapped
+// with the private key of the client it was sealed for.
+func (f *attackFixture) responseKeySize(t *testing.T, r reply, clientID string) int {
+	t.Helper()
+	p, err := gateway.ParseEncryptHeader(r.header.Get("Encrypt"))
+	if err != nil {
+		t.Fatalf("response Encrypt: %v", err)
+	}
+	key, err := gateway.UnwrapKey(f.h.keys[clientID+"/RSA256"].(*rsa.PrivateKey), p.WrappedKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(key)
+}
+
+// noDecryptionOracle: whatever part of the unwrapping or the decryption
+// fails, the answer is the same code, message and response key size, so a
+// client cannot tell RSA padding, key length and body padding apart
+// (Bleichenbacher, issue 8 break 2). Each key is wrapped afresh per request.
+func (f *attackFixture) noDecryptionOracle(t *testing.T) {
+	h := f.h.in(t)
+	qu := ipasshttp.PathQueryPass
+	plain := []byte(f.queryA())
+	k16 := bytes.Repeat([]byte{0x33}, 16)
+	under := func(key []byte) string {
+		b, err := gateway.EncryptBody(key, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(under(k16))
+	raw[len(raw)-1] ^= 1 // the last block, and so its padding, decrypts to noise
+	cases := []struct {
+		name, body string
+		wrapped    func() []byte
+	}{
+		{"RSA padding invalid", under(k16), func() []byte {
+			junk := make([]byte, h.server.encPub.Size())
+			_, _ = rand.Read(junk[1:])
+			return junk
+		}},
+		{"unwrapped key of 8 bytes", under(k16), func() []byte { return f.wrap(bytes.Repeat([]byte{7}, 8)) }},
+		{"unwrapped key of 31 bytes", under(k16), func() []byte { return f.wrap(bytes.Repeat([]byte{7}, 31)) }},
+		{"16-byte key, body under another key", under(aesOtherKey), func() []byte { return f.wrap(k16) }},
+		{"16-byte key, body padding broken", base64.StdEncoding.EncodeToString(raw), func() []byte { return f.wrap(k16) }},
+		{"16-byte key, body not base64", "%%%", func() []byte { return f.wrap(k16) }},
+	}
+	type answer struct {
+		code    ipass.Code
+		message string
+		keySize int
+	}
+	var first answer
+	for i, c := range cases {
+		var r reply
+		// Under a key it was not made for, a body still ends in valid
+		// padding about once in 256 tries (and then the JSON check refuses
+		// it, as it would for any wrong key); a fresh wrapping settles that.
+		for range 3 {
+			h.clock.Add(10 * time.Millisecond)
+			r = h.send(req{path: qu, body: c.body, contentType: textPlain, header: http.Header{"Encrypt": {gateway.FormatEncryptHeader(1, c.wrapped())}}})
+			if r.code != ipass.CodeParamIllegal {
+				break
+			}
+		}
+		got := answer{r.code, r.message, f.responseKeySize(t, r, clientA)}
+		t.Logf("%s: %+v", c.name, got)
+		if i == 0 {
+			first = got
+			if got.code != ipass.CodeDecryptFailed {
+				t.Fatalf("%s: got %s (%s), want DECRYPT_FAILED", c.name, got.code, got.message)
+			}
+			continue
+		}
+		if got != first {
+			t.Errorf("%s answered %+v, but %s answered %+v", c.name, got, cases[0].name, first)
+		}
+	}
+	// The control: a good 16-byte key gets a 16-byte key back (spec 2.6).
+	r := h.must(h.send(req{path: qu, body: under(k16), contentType: textPlain, header: http.Header{"Encrypt": {gateway.FormatEncryptHeader(1, f.wrap(k16))}}}), ipass.CodeSuccess)
+	if n := f.responseKeySize(t, r, clientA); n != 16 {
+		t.Fatalf("response to a 16-byte request key sealed with %d bytes", n)
+	}
+}
+
+// senderBinding: client B re-signs client A's ciphertext, spliced block by
+// block (AES-ECB) so that A's bizSerialId lands in merchantId, and reads
+// the ACCESS_DENIED message (issue 8 break 3). Delivered after A's own
+// request, the wrapped key is refused as used; captured and never delivered,
+// it decrypts, but the answer names the field without its value.
+func (f *attackFixture) senderBinding(t *testing.T) {
+	h := f.h.in(t)
+	qu := ipasshttp.PathQueryPass
+	const secret = "SECRET0123456789" // exactly block 3 of A's plaintext
+	plain := `{"merchantId":"` + merchantA + `","bizSerialId":"` + secret + `"}`
+	if strings.Index(plain, secret) != 48 {
+		t.Fatal("test setup: the secret is not block-aligned")
+	}
+	// seal is A's request: a fresh AES key, the blocks, the Encrypt header.
+	seal := func() ([]byte, string) {
+		key, err := gateway.NewAESKey(32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wire, err := gateway.EncryptBody(key, []byte(plain))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := gateway.WrapKey(h.server.encPub, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wire, gateway.FormatEncryptHeader(1, w)
+	}
+	// splice is B's body: blocks 0 ({"merchantId":"2), 3 (the secret) and
+	// 4 ("} and padding) of A's ciphertext.
+	splice := func(wire []byte) string {
+		ct, err := base64.StdEncoding.DecodeString(string(wire))
+		if err != nil || len(ct) != 80 {
+			t.Fatalf("A's ciphertext: %d bytes, %v", len(ct), err)
+		}
+		return base64.StdEncoding.EncodeToString(slices.Concat(ct[0:16], ct[48:64], ct[64:80]))
+	}
+	noSecret := func(r reply) {
+		t.Helper()
+		if strings.Contains(string(r.plain), secret) || strings.Contains(string(r.raw), secret) {
+			t.Fatalf("B read A's bizSerialId: %s", r.plain)
+		}
+	}
+
+	t.Run("after A's request", func(t *testing.T) {
+		h := h.in(t)
+		wire, enc := seal()
+		h.clock.Add(10 * time.Millisecond)
+		a := h.must(h.send(req{path: qu, body: string(wire), contentType: textPlain, header: http.Header{"Encrypt": {enc}}}), ipass.CodePassHasNotExist)
+		noSecret(a) // A's own answer names bizSerialId without echoing it
+		for _, body := range []string{string(wire), splice(wire)} {
+			h.clock.Add(10 * time.Millisecond)
+			r := h.send(req{clientID: clientB, path: qu, body: body, contentType: textPlain, header: http.Header{"Encrypt": {enc}}})
+			if r.code != ipass.CodeRepeatRequest || !strings.Contains(r.message, "Encrypt.symmetricKey") {
+				t.Fatalf("B re-signing A's wrapped key: got %s (%s), want REPEAT_REQUEST naming Encrypt.symmetricKey", r.code, r.message)
+			}
+			noSecret(r)
+		}
+	})
+	t.Run("captured and never delivered", func(t *testing.T) {
+		h := h.in(t)
+		wire, enc := seal()
+		h.clock.Add(10 * time.Millisecond)
+		r := h.send(req{clientID: clientB, path: qu, body: splice(wire), contentType: textPlain, header: http.Header{"Encrypt": {enc}}})
+		// ACCESS_DENIED proves the splice decrypted to the merchantId.
+		if r.code != ipass.CodeAccessDenied || !strings.Contains(r.message, "merchantId") {
+			t.Fatalf("got %s (%s), want ACCESS_DENIED naming merchantId", r.code, r.message)
+		}
+		noSecret(r)
+	})
 }

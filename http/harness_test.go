@@ -77,6 +77,7 @@ type harness struct {
 	srv    *ipasshttp.Server
 	clock  *clock
 	keys   map[string]crypto.Signer // "client/ALG" → private key
+	http   *http.Client             // sends requests; nil means http.DefaultClient
 	server struct {
 		rsaPub, eccPub crypto.PublicKey
 		encPub         *rsa.PublicKey
@@ -114,6 +115,7 @@ func newHarness(t testing.TB, db *sqlstore.DB) *harness {
 		Service:           &service.Service{Tenants: db, Passes: db, Now: h.clock.Now, Logger: logger},
 		Tenants:           db,
 		Replay:            db,
+		WrappedKeys:       db,
 		Limiter:           db,
 		Pinger:            db,
 		Keys:              ipasshttp.ServerKeys{RSASigner: rsaSigner, ECCSigner: eccSigner, Decrypter: enc, KeyVersion: 1},
@@ -195,6 +197,14 @@ func pathOf(op string) string {
 // send signs r the way a correct client does, sends it over HTTP and
 // verifies the response signature (failing the test if it does not verify).
 func (h *harness) send(r req) reply {
+	h.t.Helper()
+	httpReq, r := h.build(r)
+	return h.sendRaw(r, httpReq)
+}
+
+// build signs r the way a correct client does and returns the request
+// ready to send, and r with its defaults filled in (for verify).
+func (h *harness) build(r req) (*http.Request, req) {
 	h.t.Helper()
 	if r.method == "" {
 		r.method = http.MethodPost
@@ -288,14 +298,18 @@ func (h *harness) send(r req) reply {
 		h.t.Fatal(err)
 	}
 	httpReq.Header = hdr
-	return h.sendRaw(r, httpReq)
+	return httpReq, r
 }
 
 // sendRaw sends a hand-built request (what req cannot express) and
 // verifies the answer like h.send; r describes it for verification.
 func (h *harness) sendRaw(r req, httpReq *http.Request) reply {
 	h.t.Helper()
-	resp, err := http.DefaultClient.Do(httpReq)
+	hc := h.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(httpReq)
 	if err != nil {
 		h.t.Fatalf("send: %v", err)
 	}

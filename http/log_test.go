@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -60,6 +61,40 @@ func TestOneLogLinePerRequest(t *testing.T) {
 		}
 		if _, ok := line["duration_ms"].(float64); !ok {
 			t.Fatalf("log line %d has no duration: %v", i, line)
+		}
+	}
+}
+
+// TestLogLinesAreBounded: an unauthenticated request with a 900 KiB path
+// and a 60 KiB Client-Id logs a line of a few KiB, the values cut and
+// marked (issue 8, break 6).
+func TestLogLinesAreBounded(t *testing.T) {
+	h := newHarness(t, sqlstoretest.OpenSQLite(t))
+	var logs lockedBuffer
+	h.srv.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	path := "/" + strings.Repeat("p", 900<<10)
+	id := strings.Repeat("c", 60<<10)
+	r := h.send(req{path: path, clientID: id, body: `{}`, noSign: true})
+	if r.code != ipass.CodeNoInterfaceDef {
+		t.Fatalf("got %s", r.code)
+	}
+	lines := bytes.Split(bytes.TrimSpace(logs.Bytes()), []byte("\n"))
+	if len(lines) == 0 {
+		t.Fatal("nothing logged")
+	}
+	for _, line := range lines {
+		if len(line) > 4<<10 {
+			t.Fatalf("log line of %d bytes: %.300s…", len(line), line)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("log line is not JSON: %.300s", line)
+		}
+		if m["msg"] == "request" {
+			p, _ := m["path"].(string)
+			if !strings.HasPrefix(p, "/ppp") || !strings.HasSuffix(p, "…(921601 bytes)") {
+				t.Fatalf("path logged as %.300q", p)
+			}
 		}
 	}
 }

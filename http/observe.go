@@ -1,12 +1,10 @@
 package http
 
 import (
-	"crypto/rsa"
 	"runtime"
 	"time"
 
 	"github.com/ipass-dev/ipass"
-	"github.com/ipass-dev/ipass/gateway"
 )
 
 // CryptoOp names a cryptographic operation the server performs per request.
@@ -16,11 +14,10 @@ type CryptoOp string
 // them (the crypto.Signer, the gateway verify and RSA_AES functions), so the
 // figure is the same whichever implementation sits behind the seam.
 const (
-	CryptoSign       CryptoOp = "sign"        // the response signature (crypto.Signer.Sign, with SHA-256)
-	CryptoVerify     CryptoOp = "verify"      // the request signature check (with SHA-256)
-	CryptoUnwrap     CryptoOp = "unwrap"      // RSA decryption of a request's AES key
-	CryptoAESDecrypt CryptoOp = "aes_decrypt" // AES-ECB decryption of a request body
-	CryptoSeal       CryptoOp = "seal"        // an encrypted response: fresh AES key, RSA wrap, AES-ECB encrypt
+	CryptoSign   CryptoOp = "sign"   // the response signature (crypto.Signer.Sign, with SHA-256)
+	CryptoVerify CryptoOp = "verify" // the request signature check (with SHA-256)
+	CryptoOpen   CryptoOp = "open"   // an encrypted request: RSA unwrap of its AES key and AES-ECB decryption, one uniform step (no padding oracle)
+	CryptoSeal   CryptoOp = "seal"   // an encrypted response: fresh AES key, RSA wrap, AES-ECB encrypt
 )
 
 // Observer receives the server's own measurements; cmd/ipass plugs in the
@@ -32,7 +29,7 @@ type Observer interface {
 	ObserveRequest(path string, code ipass.Code, d time.Duration)
 	// ObserveCrypto reports one cryptographic operation: the CPU time its
 	// thread spent on it (Linux; elsewhere wall-clock time). alg is RSA256,
-	// ECC224, RSA, RSA_AES or AES-128/AES-192/AES-256.
+	// ECC224 or RSA_AES.
 	ObserveCrypto(op CryptoOp, alg string, d time.Duration)
 }
 
@@ -80,28 +77,4 @@ func (s *Server) cryptoDone(t cryptoTimer, op CryptoOp, alg string) {
 		d = cpu - t.cpu
 	}
 	s.Observer.ObserveCrypto(op, alg, d)
-}
-
-// open is gateway.Open in its two steps, each timed.
-func (s *Server) open(decrypter *rsa.PrivateKey, p gateway.EncryptParams, body []byte) ([]byte, int, error) {
-	t := s.cryptoStart()
-	key, err := gateway.UnwrapKey(decrypter, p.WrappedKey)
-	s.cryptoDone(t, CryptoUnwrap, "RSA")
-	if err != nil {
-		return nil, 0, err
-	}
-	t = s.cryptoStart()
-	plaintext, err := gateway.DecryptBody(key, body)
-	s.cryptoDone(t, CryptoAESDecrypt, aesName(len(key)))
-	return plaintext, len(key), err
-}
-
-func aesName(keyLen int) string {
-	switch keyLen {
-	case 16:
-		return "AES-128"
-	case 24:
-		return "AES-192"
-	}
-	return "AES-256"
 }

@@ -74,7 +74,7 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 			}
 			body = sealed
 			contentType = "text/plain; charset=UTF-8"
-			h.Set("Encrypt", encryptHeader)
+			setProtocolHeader(h, x.client, "Encrypt", encryptHeader)
 		}
 	}
 
@@ -96,11 +96,11 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	}
 
 	if x.hasClientID {
-		h["Client-Id"] = []string{x.clientID}
+		setProtocolHeader(h, x.client, "Client-Id", x.clientID)
 	}
-	h.Set("Response-Time", responseTime)
-	h.Set("Signature", gateway.FormatSignatureHeader(alg, s.Keys.KeyVersion, sig))
-	h.Set("Tracer-Id", x.tracerID)
+	setProtocolHeader(h, x.client, "Response-Time", responseTime)
+	setProtocolHeader(h, x.client, "Signature", gateway.FormatSignatureHeader(alg, s.Keys.KeyVersion, sig))
+	setProtocolHeader(h, x.client, "Tracer-Id", x.tracerID)
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if x.methodBad {

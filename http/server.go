@@ -78,12 +78,15 @@ type Server struct {
 	Service ipass.PassService // business operations (required)
 	Tenants ipass.TenantStore // client and key lookup (required)
 	Replay  ipass.ReplayStore // replay records; nil disables the check
-	Limiter ipass.RateLimiter // per-client rate limit; nil disables it
-	Pinger  ipass.Pinger      // readiness; nil means always ready
-	Keys    ServerKeys        // server keys (RSASigner required)
-	Logger  *slog.Logger      // one line per request; nil discards
-	Now     func() time.Time  // clock; nil means time.Now
-	Wallet  *Wallet           // the wallet pages (/wallet/, /static/wallet/); nil: not served
+	// WrappedKeys makes each Encrypt symmetricKey usable once, server-wide;
+	// nil disables the check.
+	WrappedKeys ipass.WrappedKeyStore
+	Limiter     ipass.RateLimiter // per-client rate limit; nil disables it
+	Pinger      ipass.Pinger      // readiness; nil means always ready
+	Keys        ServerKeys        // server keys (RSASigner required)
+	Logger      *slog.Logger      // one line per request; nil discards
+	Now         func() time.Time  // clock; nil means time.Now
+	Wallet      *Wallet           // the wallet pages (/wallet/, /static/wallet/); nil: not served
 
 	// Observer receives request and crypto timings; nil disables them.
 	Observer Observer
@@ -111,7 +114,11 @@ func (s *Server) HTTPServer() *http.Server {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    TransportMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
+		// Without this net/http answers "OPTIONS *" itself, unsigned; with
+		// it the request reaches the handler and gets a signed
+		// NO_INTERFACE_DEF like any other unknown path.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
 	}
 	if s.Wallet != nil {
 		hs.RegisterOnShutdown(s.Wallet.Shutdown) // end event streams, or Shutdown waits for them
@@ -132,7 +139,7 @@ func (s *Server) now() time.Time {
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
-		return s.Logger
+		return slog.New(truncating(s.Logger.Handler()))
 	}
 	return slog.New(slog.DiscardHandler)
 }

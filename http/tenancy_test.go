@@ -45,7 +45,10 @@ var (
 	tnOpenIDs   = map[string]map[string]string{tnU1: {"A1": "ox-1a1", "A2": "ox-1a2", "B1": "ox-1b1"}, tnU2: {"A1": "ox-2a1", "A2": "ox-2a2", "B1": "ox-2b1"}}
 	tnElsewhere = map[string]string{"A1": "B1", "A2": "A1", "B1": "A2", "ZZ": "B1"}
 	tnIdents    = []string{"ownerUser", "ownerOpen", "otherUser", "otherOpen", "ownerOpenElsewhere", "unknownOpen"}
-	tnOps       = []string{"createPass", "UPDATE", "USED", "CLOSED", "queryByPassId", "queryByBizSerialId"}
+	// queryByBoth names the target's passId and bizSerialId: B's real
+	// passId must be refused at the passId, as a missing one is, and never
+	// get as far as the bizSerialId (issue 8, break 4).
+	tnOps = []string{"createPass", "UPDATE", "USED", "CLOSED", "queryByPassId", "queryByBizSerialId", "queryByBoth"}
 )
 
 // tnIdentity is the userId or openId a request names.
@@ -314,6 +317,9 @@ func (tn *tenancy) send(c cell, passID, serial string) (reply, string) {
 	case "queryByBizSerialId":
 		path = pathOf("queryPass")
 		body = head + `,"bizSerialId":` + jsonString(serial) + `}`
+	case "queryByBoth":
+		path = pathOf("queryPass")
+		body = head + `,"passId":` + jsonString(passID) + `,"bizSerialId":` + jsonString(serial) + `}`
 	}
 	return tn.h.send(req{clientID: tnClientA, path: path, body: body}), body
 }

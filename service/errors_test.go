@@ -234,6 +234,13 @@ func (f *failingStore) PassByID(ctx context.Context, id string) (*ipass.Pass, er
 	return f.PassStore.PassByID(ctx, id)
 }
 
+func (f *failingStore) MerchantPass(ctx context.Context, m, id string) (*ipass.Pass, error) {
+	if f.fail["MerchantPass"] {
+		return nil, errInjected
+	}
+	return f.PassStore.MerchantPass(ctx, m, id)
+}
+
 func (f *failingStore) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersion) (*ipass.Pass, error) {
 	if f.fail["CreatePass"] {
 		return nil, errInjected
@@ -271,10 +278,10 @@ func TestStoreErrorsAreReturned(t *testing.T) {
 		{"CreateBySerial", "PassBySerial", "create", newCard},
 		{"CreateInsert", "CreatePass", "create", newCard},
 		{"UpdateUser", "User", "update", closeCard},
-		{"UpdateLookup", "PassByID", "update", closeCard},
+		{"UpdateLookup", "MerchantPass", "update", closeCard},
 		{"UpdateTemplate", "Template", "update", closeCard},
 		{"UpdateStore", "UpdatePass", "update", closeCard},
-		{"QueryLookup", "PassByID", "query", query},
+		{"QueryLookup", "MerchantPass", "query", query},
 		{"QueryOwner", "User", "query", query},
 		{"QueryMerchant", "Merchant", "query", query},
 	}

@@ -150,8 +150,9 @@ func (s *Service) UpdatePass(ctx context.Context, caller ipass.Caller, body []by
 	}
 	// 3. Pass lookup and ownership. Merchant, user and template are fixed for
 	// a pass's life, so reading them outside the transaction is safe; decide
-	// checks ownership again on the locked row anyway.
-	cur, err := s.Passes.PassByID(ctx, req.PassID)
+	// checks ownership again on the locked row anyway. Looked up within the
+	// merchant: another tenant's pass takes the very path of a missing one.
+	cur, err := s.Passes.MerchantPass(ctx, merchantID, req.PassID)
 	if errors.Is(err, ipass.ErrNotFound) {
 		return ipass.PassNotFound("passId", req.PassID)
 	}
@@ -235,7 +236,9 @@ func (s *Service) findQueried(ctx context.Context, merchantID string, req *ipass
 		}
 	}
 	if req.PassID != "" {
-		p, err = s.Passes.PassByID(ctx, req.PassID)
+		// Within the merchant, so another tenant's passId answers exactly as
+		// a missing one, before bizSerialId is looked at.
+		p, err = s.Passes.MerchantPass(ctx, merchantID, req.PassID)
 		if errors.Is(err, ipass.ErrNotFound) {
 			return nil, nil, ipass.PassNotFound("passId", req.PassID)
 		}

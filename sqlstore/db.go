@@ -76,7 +76,11 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger, hub: newChangeHub()}
-	if err := db.migrate(ctx); err != nil {
+	err = db.migrate(ctx)
+	if d.releaseInit != nil {
+		d.releaseInit()
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -57,6 +57,9 @@ type dialect struct {
 	// snapshot already, and ReadOnly is what makes modernc use BEGIN DEFERRED
 	// instead of the DSN's _txlock=immediate.
 	readTx *sql.TxOptions
+	// releaseInit, when set, releases the lock that serialises opening and
+	// migrating one SQLite file across processes.
+	releaseInit func()
 	// The change feed (changes.go). holderLock serialises one holder's
 	// changes until commit, so cursors taken after it follow commit order
 	// (empty on SQLite, whose single writer already does); nextChangeSeq takes
@@ -152,12 +155,25 @@ func openSQLite(ctx context.Context, path string) (d dialect, r, w *sql.DB, err 
 		return dialect{}, nil, nil, fmt.Errorf("create sqlite directory: %w", err)
 	}
 
+	// Held across Open's migrations (released by DB.releaseInit).
+	release, err := lockInit(ctx, abs+".init-lock")
+	if err != nil {
+		return dialect{}, nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	d = sqliteDialect
+	d.releaseInit = release
+
 	// A file: URI so that '?', '#' or '%' in the path are escaped rather than
 	// taken for DSN syntax.
 	busy := fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMS)
 	wq := url.Values{}
 	wq.Add("_pragma", busy)
-	wq.Add("_pragma", "journal_mode(WAL)")
+	// journal_mode(WAL) is not in the DSN: see setWAL.
 	wq.Add("_pragma", "foreign_keys(1)")
 	// FULL: with WAL, NORMAL may lose the last commits on power loss, and a
 	// SUCCESS response promises the change is durable (product.md 4).
@@ -188,6 +204,10 @@ func openSQLite(ctx context.Context, path string) (d dialect, r, w *sql.DB, err 
 		w.Close()
 		return dialect{}, nil, nil, fmt.Errorf("open sqlite %s: %w", abs, err)
 	}
+	if err := setWAL(ctx, w); err != nil {
+		w.Close()
+		return dialect{}, nil, nil, fmt.Errorf("open sqlite %s: %w", abs, err)
+	}
 	r, err = sql.Open("sqlite", rURI)
 	if err != nil {
 		w.Close()
@@ -195,7 +215,33 @@ func openSQLite(ctx context.Context, path string) (d dialect, r, w *sql.DB, err 
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return sqliteDialect, r, w, nil
+	return d, r, w, nil
+}
+
+// setWAL switches the database file to WAL mode (a persistent property of
+// the file). Switching a fresh file answers SQLITE_BUSY at once, without
+// consulting busy_timeout, while another process is opening or switching the
+// same file at that moment; as a DSN pragma that failed the whole Open of
+// processes starting together. Here the switch is retried like any busy
+// write, for as long as busy_timeout would have waited.
+func setWAL(ctx context.Context, w *sql.DB) error {
+	deadline := time.Now().Add(sqliteBusyTimeoutMS * time.Millisecond)
+	for attempt := 1; ; attempt++ {
+		var mode string
+		err := w.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal_mode is %q, want wal", mode)
+			}
+			return nil
+		}
+		if !isRetryable(err) || time.Now().After(deadline) {
+			return fmt.Errorf("set journal_mode=WAL: %w", err)
+		}
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return err
+		}
+	}
 }
 
 // PostgreSQL SQLSTATE codes we act on (Appendix A of the PostgreSQL manual).

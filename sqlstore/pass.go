@@ -54,6 +54,14 @@ func (db *DB) PassByID(ctx context.Context, passID string) (*ipass.Pass, error) 
 	return findPass(ctx, db.r, fmt.Sprintf("pass %q", passID), `WHERE id = $1`, passID)
 }
 
+// MerchantPass returns the pass with passID if it belongs to merchantID;
+// ErrNotFound otherwise. One indexed query either way, so another
+// merchant's pass costs what a missing one does.
+func (db *DB) MerchantPass(ctx context.Context, merchantID, passID string) (*ipass.Pass, error) {
+	return findPass(ctx, db.r, fmt.Sprintf("pass %q of merchant %q", passID, merchantID),
+		`WHERE id = $1 AND merchant_id = $2`, passID, merchantID)
+}
+
 // PassBySerial returns the pass of merchantID with bizSerialID; ErrNotFound if none.
 func (db *DB) PassBySerial(ctx context.Context, merchantID, bizSerialID string) (*ipass.Pass, error) {
 	return findPass(ctx, db.r, fmt.Sprintf("pass of merchant %q with bizSerialId %q", merchantID, bizSerialID),

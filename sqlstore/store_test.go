@@ -35,6 +35,7 @@ var contract = []contractTest{
 	{"ApplyExportRoundTrip", testApplyExport},
 	{"ApplyAllOrNothing", testApplyAllOrNothing},
 	{"KeyRetire", testKeyRetire},
+	{"ApplySemantics", testApplySemantics},
 	{"Lookups", testLookups},
 	{"CreatePass", testCreatePass},
 	{"CreatePassConflict", testCreatePassConflict},
@@ -45,6 +46,7 @@ var contract = []contractTest{
 	{"History", testHistory},
 	{"DataInfoVerbatim", testDataInfoVerbatim},
 	{"RecordRequest", testRecordRequest},
+	{"RecordWrappedKey", testRecordWrappedKey},
 	{"Allow", testAllow},
 	{"AllowConcurrent", testAllowConcurrent},
 	{"TwoProcesses", testTwoProcesses},
@@ -244,6 +246,9 @@ func testApplyExport(t *testing.T, newDSN func(testing.TB) string) {
 	// ECC224 sorts before RSA256, as in the fixture; templates by
 	// (merchantId, code).
 	want := fixture()
+	for i := range want.Clients {
+		want.Clients[i].HeaderCase = ipass.HeaderLower // the default
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Export mismatch\n got: %+v\nwant: %+v", got, want)
 	}
@@ -264,7 +269,7 @@ func testApplyExport(t *testing.T, newDSN func(testing.TB) string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Clients[1] = ipass.Client{ID: clientB, Name: "Renamed", RateLimit: 5, Keys: []ipass.ClientKey{
+	want.Clients[1] = ipass.Client{ID: clientB, Name: "Renamed", RateLimit: 5, HeaderCase: ipass.HeaderLower, Keys: []ipass.ClientKey{
 		{Version: 0, Algorithm: ipass.AlgorithmRSA256, PublicKey: "k0", Status: ipass.KeyActive},
 	}}
 	want.Users[1].OpenIDs = map[string]string{merchantA: "b-at-a"}
@@ -400,7 +405,7 @@ func testLookups(t *testing.T, newDSN func(testing.TB) string) {
 	}
 
 	m, err := db.Merchant(c, merchantB)
-	if err != nil || *m != (ipass.Merchant{ID: merchantB, ClientID: clientB, Name: "Other & <Sons>"}) {
+	if err != nil || !reflect.DeepEqual(*m, ipass.Merchant{ID: merchantB, ClientID: clientB, Name: "Other & <Sons>"}) {
 		t.Fatalf("Merchant = %+v, %v", m, err)
 	}
 	tp, err := db.Template(c, merchantB, template1)
@@ -446,6 +451,16 @@ func testCreatePass(t *testing.T, newDSN func(testing.TB) string) {
 	bySerial, err := db.PassBySerial(ctx(t), merchantA, "serial-1")
 	if err != nil || !reflect.DeepEqual(bySerial, &want) {
 		t.Fatalf("PassBySerial = %+v, %v", bySerial, err)
+	}
+	if got, err := db.MerchantPass(ctx(t), merchantA, p.ID); err != nil || !reflect.DeepEqual(got, &want) {
+		t.Fatalf("MerchantPass = %+v, %v\nwant %+v", got, err, &want)
+	}
+	// Another merchant's pass is not found, exactly like a missing one.
+	if _, err := db.MerchantPass(ctx(t), merchantB, p.ID); !errors.Is(err, ipass.ErrNotFound) {
+		t.Fatalf("MerchantPass at another merchant: %v, want ErrNotFound", err)
+	}
+	if _, err := db.MerchantPass(ctx(t), merchantA, passID(999)); !errors.Is(err, ipass.ErrNotFound) {
+		t.Fatalf("MerchantPass of a missing pass: %v, want ErrNotFound", err)
 	}
 	if _, err := db.PassBySerial(ctx(t), merchantB, "serial-1"); !errors.Is(err, ipass.ErrNotFound) {
 		t.Fatalf("PassBySerial at another merchant: %v, want ErrNotFound", err)
@@ -805,6 +820,59 @@ func testDataInfoVerbatim(t *testing.T, newDSN func(testing.TB) string) {
 	p2.DataInfo["$x_en_US$"] = json.RawMessage("\"\xff\"")
 	if _, err := db.CreatePass(ctx(t), p2, v2); err == nil {
 		t.Fatal("CreatePass stored invalid UTF-8")
+	}
+}
+
+// testRecordWrappedKey: a wrapped key is fresh once, server-wide (another
+// client, another process, any later time), and racing processes agree.
+func testRecordWrappedKey(t *testing.T, newDSN func(testing.TB) string) {
+	dsn := newDSN(t)
+	dbs := []*sqlstore.DB{sqlstoretest.Open(t, dsn), sqlstoretest.Open(t, dsn)}
+	at := time.UnixMilli(1760000000000)
+	digest := []byte{0x00, 0xff, 0x10, 0x20}
+	record := func(db *sqlstore.DB, client string, d []byte, at time.Time) bool {
+		t.Helper()
+		ok, err := db.RecordWrappedKey(ctx(t), client, d, at)
+		if err != nil {
+			t.Fatalf("RecordWrappedKey: %v", err)
+		}
+		return ok
+	}
+	if !record(dbs[0], clientA, digest, at) {
+		t.Fatal("first use is not fresh")
+	}
+	for _, c := range []struct {
+		name   string
+		db     *sqlstore.DB
+		client string
+		at     time.Time
+	}{
+		{"again", dbs[0], clientA, at},
+		{"by another client", dbs[0], clientB, at},
+		{"on another process", dbs[1], clientB, at},
+		{"a year later", dbs[1], clientA, at.AddDate(1, 0, 0)},
+	} {
+		if record(c.db, c.client, digest, c.at) {
+			t.Fatalf("used %s: fresh", c.name)
+		}
+	}
+	if !record(dbs[1], clientA, []byte{0x00, 0xff, 0x10, 0x21}, at) {
+		t.Fatal("another digest is not fresh")
+	}
+	var wg sync.WaitGroup
+	var fresh atomic.Int32
+	for i := range 20 {
+		wg.Go(func() {
+			if ok, err := dbs[i%2].RecordWrappedKey(ctx(t), clientB, []byte("contended"), at); err != nil {
+				t.Error(err)
+			} else if ok {
+				fresh.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if fresh.Load() != 1 {
+		t.Fatalf("%d racing uses were fresh, want 1", fresh.Load())
 	}
 }
 

@@ -1,7 +1,6 @@
 package tenants
 
 import (
-	"bytes"
 	"crypto"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/gateway"
+	"github.com/ipass-dev/ipass/internal/keyfile"
 )
 
 // DemoInfo is what a quickstart needs to know about the demo tenant.
@@ -82,9 +82,10 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 	// change the other.
 	t := &ipass.Tenants{
 		Clients: []ipass.Client{{
-			ID:        info.ClientID,
-			Name:      "Demo merchant back end",
-			RateLimit: 200,
+			ID:         info.ClientID,
+			Name:       "Demo merchant back end",
+			RateLimit:  200,
+			HeaderCase: ipass.HeaderLower,
 			Keys: []ipass.ClientKey{{
 				Version:   info.KeyVersion,
 				Algorithm: info.Algorithm,
@@ -152,7 +153,7 @@ func demoKey(dataDir string, info *DemoInfo) (crypto.PublicKey, bool, error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("demo key: %w", err)
 		}
-		created, err := createOnce(info.PrivateKeyFile, pemBytes, 0o600)
+		created, err := keyfile.CreateOnce(info.PrivateKeyFile, pemBytes, 0o600)
 		if err != nil {
 			return nil, false, fmt.Errorf("demo key: %w", err)
 		}
@@ -192,69 +193,9 @@ func demoKey(dataDir string, info *DemoInfo) (crypto.PublicKey, bool, error) {
 		{info.PublicKeyFile, pubPEM},
 		{info.PublicKeyB64File, []byte(pubB64 + "\n")},
 	} {
-		if err := writeIfChanged(f.path, f.data, 0o644); err != nil {
+		if err := keyfile.WriteIfChanged(f.path, f.data, 0o644); err != nil {
 			return nil, false, fmt.Errorf("demo key: %w", err)
 		}
 	}
 	return pub, generated, nil
-}
-
-// createOnce writes data to path unless path exists, reporting whether it
-// wrote. The file appears complete or not at all (written aside, then
-// hard-linked into place, which fails if path exists), so two servers
-// starting on one data dir never read a half-written key or overwrite each
-// other's.
-func createOnce(path string, data []byte, perm fs.FileMode) (bool, error) {
-	tmp, err := writeTemp(path, data, perm)
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
-		return false, err
-	}
-	return true, nil
-}
-
-// writeIfChanged makes path hold data, replacing it atomically if it holds
-// anything else.
-func writeIfChanged(path string, data []byte, perm fs.FileMode) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return nil
-	}
-	tmp, err := writeTemp(path, data, perm)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-// writeTemp writes data to a new file beside path and returns its name.
-func writeTemp(path string, data []byte, perm fs.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }

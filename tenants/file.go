@@ -11,8 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ipass-dev/ipass"
@@ -29,27 +29,31 @@ type document struct {
 	Users     []user     `yaml:"users,omitempty"`
 }
 
+// Optional scalar fields are pointers: a field left out of an entry keeps
+// its stored value on apply, which a zero value could not tell apart from an
+// explicit 0 or "".
 type client struct {
-	ClientID  string `yaml:"clientId"`
-	Name      string `yaml:"name,omitempty"`
-	RateLimit int    `yaml:"rateLimit,omitempty"`
-	Keys      []key  `yaml:"keys,omitempty"`
+	ClientID   string       `yaml:"clientId"`
+	Name       *string      `yaml:"name,omitempty"`
+	RateLimit  *wholeNumber `yaml:"rateLimit,omitempty"`
+	HeaderCase *string      `yaml:"headerCase,omitempty"`
+	Keys       []key        `yaml:"keys,omitempty"`
 }
 
 type key struct {
 	// A pointer, because 0 is a legal version and a forgotten keyVersion
 	// must not quietly become it.
-	KeyVersion    *int   `yaml:"keyVersion"`
-	Algorithm     string `yaml:"algorithm"`
-	PublicKey     string `yaml:"publicKey,omitempty"`
-	PublicKeyFile string `yaml:"publicKeyFile,omitempty"`
-	Status        string `yaml:"status,omitempty"`
+	KeyVersion    *wholeNumber `yaml:"keyVersion"`
+	Algorithm     string       `yaml:"algorithm"`
+	PublicKey     string       `yaml:"publicKey,omitempty"`
+	PublicKeyFile string       `yaml:"publicKeyFile,omitempty"`
+	Status        string       `yaml:"status,omitempty"`
 }
 
 type merchant struct {
-	MerchantID string `yaml:"merchantId"`
-	ClientID   string `yaml:"clientId"`
-	Name       string `yaml:"name,omitempty"`
+	MerchantID string  `yaml:"merchantId"`
+	ClientID   string  `yaml:"clientId"`
+	Name       *string `yaml:"name,omitempty"`
 }
 
 type template struct {
@@ -74,7 +78,7 @@ type user struct {
 // Load reads the tenants file at path and parses it; relative publicKeyFile
 // paths resolve against the file's folder.
 func Load(path string) (*ipass.Tenants, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path, MaxTenantsFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read tenants file: %w", err)
 	}
@@ -94,8 +98,8 @@ func Parse(data []byte, baseDir string) (*ipass.Tenants, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, sources := fromDocument(doc, baseDir)
-	v := validator{keySources: sources}
+	t, sources, early := fromDocument(doc, baseDir)
+	v := validator{keySources: sources, clientEarly: early}
 	v.tenants(t)
 	if err := v.err(); err != nil {
 		return nil, err
@@ -140,11 +144,32 @@ func invalid(msg string) error {
 // file can have (missing keyVersion, both or neither of publicKey and
 // publicKeyFile, an unreadable key file) go into the key sources, so they are
 // reported in order with the rest by the validator.
-func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource) {
+func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource, [][]fieldProblem) {
 	t := &ipass.Tenants{}
 	var sources [][]keySource
+	var early [][]fieldProblem
 	for _, c := range doc.Clients {
-		ic := ipass.Client{ID: c.ClientID, Name: c.Name, RateLimit: c.RateLimit}
+		ic := ipass.Client{ID: c.ClientID}
+		if c.Name != nil {
+			ic.Name = *c.Name
+		} else {
+			ic.Omitted = append(ic.Omitted, "name")
+		}
+		var ce []fieldProblem
+		if c.RateLimit != nil {
+			ic.RateLimit = c.RateLimit.int()
+			if c.RateLimit.problem != "" {
+				ce = append(ce, fieldProblem{"rateLimit", c.RateLimit.problem})
+			}
+		} else {
+			ic.Omitted = append(ic.Omitted, "rateLimit")
+		}
+		if c.HeaderCase != nil {
+			ic.HeaderCase = ipass.HeaderCase(*c.HeaderCase)
+		} else {
+			ic.Omitted = append(ic.Omitted, "headerCase")
+		}
+		early = append(early, ce)
 		var cs []keySource
 		for _, k := range c.Keys {
 			ik, src := keyFromDocument(k, baseDir)
@@ -155,7 +180,13 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 		sources = append(sources, cs)
 	}
 	for _, m := range doc.Merchants {
-		t.Merchants = append(t.Merchants, ipass.Merchant{ID: m.MerchantID, ClientID: m.ClientID, Name: m.Name})
+		im := ipass.Merchant{ID: m.MerchantID, ClientID: m.ClientID}
+		if m.Name != nil {
+			im.Name = *m.Name
+		} else {
+			im.Omitted = []string{"name"}
+		}
+		t.Merchants = append(t.Merchants, im)
 	}
 	for _, tm := range doc.Templates {
 		it := ipass.Template{
@@ -170,8 +201,17 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 			Style:        nilIfEmpty(tm.Style),
 			Labels:       nilIfEmpty(tm.Labels),
 		}
+		// Left out: the stored value stays (QRCODE and no title or style
+		// for a new template).
+		if tm.Title == nil {
+			it.Omitted = append(it.Omitted, "title")
+		}
 		if it.CodeDisplay == "" {
 			it.CodeDisplay = ipass.CodeQR
+			it.Omitted = append(it.Omitted, "code")
+		}
+		if tm.Style == nil {
+			it.Omitted = append(it.Omitted, "style")
 		}
 		// Empty lists become nil so that a parsed file compares equal to
 		// the parse of its own export.
@@ -186,23 +226,27 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource)
 	for _, u := range doc.Users {
 		t.Users = append(t.Users, ipass.User{ID: u.UserID, OpenIDs: nilIfEmpty(u.OpenIDs)})
 	}
-	return t, sources
+	return t, sources, early
 }
 
 func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
+	// A status left out keeps the stored one (active for a new key).
 	ik := ipass.ClientKey{Algorithm: k.Algorithm, Status: ipass.KeyStatus(k.Status), PublicKey: k.PublicKey}
-	if ik.Status == "" {
-		ik.Status = ipass.KeyActive
-	}
 	src := keySource{field: "publicKey"}
 	if k.KeyVersion == nil {
 		src.early = append(src.early, fieldProblem{"keyVersion", "is missing (0 is a legal version; write it out)"})
+	} else if k.KeyVersion.problem != "" {
+		src.early = append(src.early, fieldProblem{"keyVersion", k.KeyVersion.problem})
 	} else {
-		ik.Version = *k.KeyVersion
+		ik.Version = k.KeyVersion.int()
 	}
 	switch {
 	case k.PublicKey != "" && k.PublicKeyFile != "":
 		src.early = append(src.early, fieldProblem{"publicKey", "and publicKeyFile are both given; give one"})
+		src.noCheck = true
+	case k.PublicKey == "" && k.PublicKeyFile == "" && ik.Status == ipass.KeyRetired:
+		// Retiring a registered key needs no key material; Apply refuses
+		// it if the key is not registered.
 		src.noCheck = true
 	case k.PublicKey == "" && k.PublicKeyFile == "":
 		src.early = append(src.early, fieldProblem{"publicKey", "is missing; give publicKey (PEM or base64 DER) or publicKeyFile"})
@@ -213,7 +257,7 @@ func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(baseDir, path)
 		}
-		data, err := os.ReadFile(path)
+		data, err := readCapped(path, MaxKeyFileBytes)
 		if err != nil {
 			src.early = append(src.early, fieldProblem{"publicKeyFile", err.Error()})
 			src.noCheck = true
@@ -243,7 +287,16 @@ func nilIfEmpty[V any](m map[string]V) map[string]V {
 func Marshal(t *ipass.Tenants) ([]byte, error) {
 	var doc document
 	for _, c := range t.Clients {
-		dc := client{ClientID: c.ID, Name: c.Name, RateLimit: c.RateLimit}
+		dc := client{ClientID: c.ID}
+		if !slices.Contains(c.Omitted, "name") {
+			dc.Name = &c.Name
+		}
+		if !slices.Contains(c.Omitted, "rateLimit") {
+			dc.RateLimit = &wholeNumber{value: int64(c.RateLimit)}
+		}
+		if hc := string(c.HeaderCase); hc != "" && !slices.Contains(c.Omitted, "headerCase") {
+			dc.HeaderCase = &hc
+		}
 		for _, k := range c.Keys {
 			text := k.PublicKey
 			// Keys provisioned as base64 DER elsewhere are exported as PEM
@@ -251,13 +304,17 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			if pem, err := normalKey(text); err == nil {
 				text = pem
 			}
-			v := k.Version
+			v := wholeNumber{value: int64(k.Version)}
 			dc.Keys = append(dc.Keys, key{KeyVersion: &v, Algorithm: k.Algorithm, PublicKey: text, Status: string(k.Status)})
 		}
 		doc.Clients = append(doc.Clients, dc)
 	}
 	for _, m := range t.Merchants {
-		doc.Merchants = append(doc.Merchants, merchant{MerchantID: m.ID, ClientID: m.ClientID, Name: m.Name})
+		dm := merchant{MerchantID: m.ID, ClientID: m.ClientID}
+		if !slices.Contains(m.Omitted, "name") {
+			dm.Name = &m.Name
+		}
+		doc.Merchants = append(doc.Merchants, dm)
 	}
 	for _, tm := range t.Templates {
 		doc.Templates = append(doc.Templates, template{
@@ -268,7 +325,7 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			Title:        tm.Title,
 			Locales:      tm.Locales,
 			Placeholders: tm.Placeholders,
-			Code:         string(tm.CodeDisplay),
+			Code:         codeUnlessOmitted(tm),
 			Style:        tm.Style,
 			Labels:       tm.Labels,
 		})
@@ -286,4 +343,11 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 		return nil, fmt.Errorf("encode tenants: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func codeUnlessOmitted(tm ipass.Template) string {
+	if slices.Contains(tm.Omitted, "code") {
+		return ""
+	}
+	return string(tm.CodeDisplay)
 }

@@ -32,14 +32,16 @@ func TestLoadFixtures(t *testing.T) {
 	got := mustLoadFixtures(t)
 	rsa44, ecc44, rsa55 := pemOf(t, "client-0044-rsa-v1.pub.pem"), pemOf(t, "client-0044-ecc-v1.pub.pem"), pemOf(t, "client-0055-rsa-v1.pub.pem")
 	wantClients := []ipass.Client{
+		// Fields left out are listed in Omitted (Apply keeps their stored
+		// values), and a key without status keeps its stored one ("").
 		{ID: "2110200000000044", Name: "Demo merchant back end", RateLimit: 200, Keys: []ipass.ClientKey{
-			{Version: 1, Algorithm: "RSA256", PublicKey: rsa44, Status: ipass.KeyActive},
-			{Version: 1, Algorithm: "ECC224", PublicKey: ecc44, Status: ipass.KeyActive},
-		}},
+			{Version: 1, Algorithm: "RSA256", PublicKey: rsa44},
+			{Version: 1, Algorithm: "ECC224", PublicKey: ecc44},
+		}, Omitted: []string{"headerCase"}},
 		// Its key file is bare base64 DER; it is kept as PEM like the others.
 		{ID: "2110200000000055", Name: "Other merchant back end", Keys: []ipass.ClientKey{
-			{Version: 1, Algorithm: "RSA256", PublicKey: rsa55, Status: ipass.KeyActive},
-		}},
+			{Version: 1, Algorithm: "RSA256", PublicKey: rsa55},
+		}, Omitted: []string{"rateLimit", "headerCase"}},
 	}
 	if !reflect.DeepEqual(got.Clients, wantClients) {
 		t.Errorf("clients:\n got %+v\nwant %+v", got.Clients, wantClients)
@@ -122,7 +124,6 @@ func TestMarshalFormat(t *testing.T) {
 	// digits, and must stay strings), keys inline as PEM, defaults written.
 	for _, want := range []string{
 		"clients:\n  - clientId: \"2110200000000044\"\n    name: Demo merchant back end\n    rateLimit: 200\n    keys:\n      - keyVersion: 1\n        algorithm: RSA256\n        publicKey: |\n          -----BEGIN PUBLIC KEY-----\n",
-		"        status: active\n",
 		"merchants:\n  - merchantId: \"2160120036095023\"\n    clientId: \"2110200000000044\"\n    name: Demo Coffee\n",
 		"    title: {en_US: Member card, zh_HK: 會員卡}\n    locales: [zh_HK, en_US]\n    placeholders: [points, level]\n    code: QRCODE\n",
 		"    style: {backgroundColor: '#1677FF', foregroundColor: '#FFFFFF'}\n",
@@ -263,8 +264,14 @@ users:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := got.Clients[0].Keys[0].Status; s != ipass.KeyActive {
-		t.Errorf("key status %q, want active", s)
+	if s := got.Clients[0].Keys[0].Status; s != "" {
+		t.Errorf("key status %q, want \"\" (keep the stored status; active for a new key)", s)
+	}
+	if o := got.Clients[0].Omitted; !reflect.DeepEqual(o, []string{"name", "rateLimit", "headerCase"}) {
+		t.Errorf("client Omitted = %q", o)
+	}
+	if o := got.Templates[0].Omitted; !reflect.DeepEqual(o, []string{"title", "code", "style"}) {
+		t.Errorf("template Omitted = %q", o)
 	}
 	if v := got.Clients[0].Keys[0].Version; v != 0 {
 		t.Errorf("keyVersion %d, want 0", v)
@@ -298,7 +305,27 @@ func TestParseErrors(t *testing.T) {
 		{"ErrUnknownKeyField", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem, state: active}\n",
 			"line 4: field state not found in type a key"},
 		{"ErrWrongType", "clients:\n  - clientId: c\n    rateLimit: fast\n",
-			"line 3: cannot unmarshal !!str `fast` into int"},
+			"clients[0] (c).rateLimit: fast is not a whole number"},
+		// yaml.v3 would store 2.9 as 2 (issue 8, break 7).
+		{"ErrKeyVersionFraction", client + "{keyVersion: 2.9, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 2.9 is not a whole number"},
+		{"ErrKeyVersionExponent", client + "{keyVersion: 1e3, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 1e3 is not a whole number"},
+		{"ErrKeyVersionQuoted", client + "{keyVersion: \"1\", algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 1 is not a whole number"},
+		{"ErrKeyVersionList", client + "{keyVersion: [1], algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: must be a whole number"},
+		{"ErrRateLimitFraction", "clients:\n  - clientId: c\n    rateLimit: 0.5\n",
+			"clients[0] (c).rateLimit: 0.5 is not a whole number"},
+		{"ErrRateLimitTooLarge", "clients:\n  - clientId: c\n    rateLimit: 3000000000\n",
+			"clients[0] (c).rateLimit: 3000000000 is larger than 2147483647"},
+		{"ErrRateLimitBeyondInt64", "clients:\n  - clientId: c\n    rateLimit: 99999999999999999999\n",
+			"clients[0] (c).rateLimit: 99999999999999999999 is "},
+		{"ErrKeyVersionTooLarge", client + "{keyVersion: 3000000000, algorithm: RSA256, publicKeyFile: keys/client-0044-rsa-v1.pub.pem}\n",
+			"clients[0] (2110200000000044).keys[0].keyVersion: 3000000000 is larger than 2147483647"},
+		// A key file that never ends must not be read into memory.
+		{"ErrKeyFileDevice", client + "{keyVersion: 1, algorithm: RSA256, publicKeyFile: /dev/zero}\n",
+			"clients[0] (2110200000000044).keys[0].publicKeyFile: /dev/zero: not a regular file"},
 		{"ErrDuplicateYAMLKey", "clients:\n  - clientId: a\n    clientId: b\n",
 			`line 3: mapping key "clientId" already defined at line 2`},
 		{"ErrSyntax", "clients: [\n", "line 1: did not find expected node content"},
@@ -360,6 +387,38 @@ clients[0] (2110200000000044).keys[1].publicKey: is missing; give publicKey (PEM
 merchants[0].merchantId: is empty`
 	if got := ipass.ErrorMessage(err); got != want {
 		t.Errorf("message:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestKeyFileSizeCap: a publicKeyFile larger than MaxKeyFileBytes is refused
+// by name, without reading it whole (issue 8, break 7).
+func TestKeyFileSizeCap(t *testing.T) {
+	dir := t.TempDir()
+	key := mustReadKey(t, "client-0044-rsa-v1.pub.pem")
+	for _, tt := range []struct {
+		name string
+		size int
+		want string
+	}{
+		{"at the cap", tenants.MaxKeyFileBytes, ""},
+		{"one byte over", tenants.MaxKeyFileBytes + 1, "big.pem: larger than 65536 bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// A real key padded with trailing blank lines up to size.
+			data := key + strings.Repeat("\n", tt.size-len(key))
+			if err := os.WriteFile(filepath.Join(dir, "big.pem"), []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tenants.Parse([]byte("clients:\n  - clientId: c\n    keys:\n      - {keyVersion: 1, algorithm: RSA256, publicKeyFile: big.pem}\n"), dir)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case tt.want != "" && !strings.Contains(ipass.ErrorMessage(err), "clients[0] (c).keys[0].publicKeyFile: "):
+				t.Fatalf("Parse: %v, want a problem naming the entry and field", err)
+			case tt.want != "" && !strings.Contains(ipass.ErrorMessage(err), tt.want):
+				t.Fatalf("Parse: %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
 

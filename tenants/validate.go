@@ -58,6 +58,9 @@ type validator struct {
 	// keySources, when set (by Parse), says per client and key where the key
 	// text came from, so messages name the field the file used.
 	keySources [][]keySource
+	// clientEarly, when set (by Parse), holds per client the problems only
+	// the file can have (a rateLimit that is not a whole number).
+	clientEarly [][]fieldProblem
 }
 
 // keySource is where one key's text came from in a tenants file.
@@ -179,8 +182,22 @@ func (v *validator) client(i int, c *ipass.Client, seen map[string]int) {
 		}
 	}
 	v.text(e+".name", c.Name)
-	if c.RateLimit < 0 {
+	var early []fieldProblem
+	if i < len(v.clientEarly) {
+		early = v.clientEarly[i]
+	}
+	for _, p := range early {
+		v.add(e+"."+p.field, "%s", p.msg)
+	}
+	switch {
+	case len(early) > 0:
+	case c.RateLimit < 0:
 		v.add(e+".rateLimit", "%d is negative (0 means unlimited)", c.RateLimit)
+	case c.RateLimit > maxStoredInt:
+		v.add(e+".rateLimit", "%d is larger than %d", c.RateLimit, maxStoredInt)
+	}
+	if c.HeaderCase != "" && c.HeaderCase != ipass.HeaderLower && c.HeaderCase != ipass.HeaderCanonical {
+		v.add(e+".headerCase", "%q is not lower or canonical", c.HeaderCase)
 	}
 	type keyID struct {
 		algorithm string
@@ -199,11 +216,14 @@ func (v *validator) client(i int, c *ipass.Client, seen map[string]int) {
 		if k.Version < 0 {
 			v.add(ke+".keyVersion", "%d is negative", k.Version)
 		}
+		if k.Version > maxStoredInt {
+			v.add(ke+".keyVersion", "%d is larger than %d", k.Version, maxStoredInt)
+		}
 		okAlg := k.Algorithm == ipass.AlgorithmRSA256 || k.Algorithm == ipass.AlgorithmECC224
 		if !okAlg {
 			v.add(ke+".algorithm", "%q is not RSA256 or ECC224", k.Algorithm)
 		}
-		if k.Status != ipass.KeyActive && k.Status != ipass.KeyRetired {
+		if k.Status != "" && k.Status != ipass.KeyActive && k.Status != ipass.KeyRetired {
 			v.add(ke+".status", "%q is not active or retired", k.Status)
 		}
 		if okAlg {

@@ -57,6 +57,13 @@ func TestValidate(t *testing.T) {
 		{"OKRSA4096", func(t *ipass.Tenants) { t.Clients[0].Keys[0].PublicKey = rsa4096 }, ""},
 		{"OKBase64Key", func(t *ipass.Tenants) { t.Clients[0].Keys[0].PublicKey = rsaB64 }, ""},
 		{"OKRateLimitZero", func(t *ipass.Tenants) { t.Clients[0].RateLimit = 0 }, ""},
+		{"OKLargestRateLimit", func(t *ipass.Tenants) { t.Clients[0].RateLimit = 2147483647 }, ""},
+		{"OKLargestKeyVersion", func(t *ipass.Tenants) { t.Clients[0].Keys[0].Version = 2147483647 }, ""},
+		// Past a 32-bit INTEGER column: refused here, not by the driver (issue 8, break 7).
+		{"ErrRateLimitTooLarge", func(t *ipass.Tenants) { t.Clients[0].RateLimit = 3000000000 },
+			"clients[0] (2110200000000044).rateLimit: 3000000000 is larger than 2147483647"},
+		{"ErrKeyVersionTooLarge", func(t *ipass.Tenants) { t.Clients[0].Keys[1].Version = 3000000000 },
+			"clients[0] (2110200000000044).keys[1].keyVersion: 3000000000 is larger than 2147483647"},
 		{"OKClientIDMaxLength", func(t *ipass.Tenants) { t.Clients[1].ID = long(64); t.Merchants[1].ClientID = long(64) }, ""},
 		{"OKReferencesOutsideFile", func(t *ipass.Tenants) {
 			t.Merchants[0].ClientID = "9999999999999999"
@@ -105,8 +112,8 @@ func TestValidate(t *testing.T) {
 		}, "clients[0] (2110200000000044).keys[2]: duplicate of keys[0] (RSA256 keyVersion 1)"},
 		{"ErrKeyStatusUnknown", func(t *ipass.Tenants) { t.Clients[0].Keys[0].Status = "disabled" },
 			`clients[0] (2110200000000044).keys[0].status: "disabled" is not active or retired`},
-		{"ErrKeyStatusEmpty", func(t *ipass.Tenants) { t.Clients[0].Keys[0].Status = "" },
-			`clients[0] (2110200000000044).keys[0].status: "" is not active or retired`},
+		{"ErrHeaderCaseUnknown", func(t *ipass.Tenants) { t.Clients[0].HeaderCase = "Canonical" },
+			`clients[0] (2110200000000044).headerCase: "Canonical" is not lower or canonical`},
 		{"ErrKeyEmpty", func(t *ipass.Tenants) { t.Clients[0].Keys[0].PublicKey = " \n" },
 			"clients[0] (2110200000000044).keys[0].publicKey: is empty"},
 		{"ErrKeyGarbage", func(t *ipass.Tenants) { t.Clients[0].Keys[0].PublicKey = "not a key!" },

@@ -66,8 +66,10 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 
 // adminOptions are the parsed flags of an admin subcommand.
 type adminOptions struct {
-	file string // apply -f: the tenants file; "-" reads standard input
-	db   string // --db, else IPASS_DB, else the serve default
+	file   string // apply -f: the tenants file; "-" reads standard input
+	db     string // --db, else IPASS_DB, else the serve default
+	dryRun bool   // apply --dry-run: print the changes, write nothing
+	force  bool   // apply --force: allow changing the shape of templates passes use
 }
 
 // source names the tenants file in messages.
@@ -121,11 +123,16 @@ func adminUsageError(e *env, fs *flag.FlagSet, format string, args ...any) int {
 
 func runAdminApply(ctx context.Context, e *env, args []string) int {
 	var opts adminOptions
-	fs := adminFlagSet(e, "apply -f FILE [--db DSN]",
+	fs := adminFlagSet(e, "apply -f FILE [--dry-run] [--force] [--db DSN]",
 		"Creates or updates, by id, every client, key, merchant, template and user in FILE,\n"+
-			"all in one transaction. Nothing is deleted; retire a key with status: retired.\n"+
-			"An invalid file is rejected whole, naming each bad entry and field.", &opts)
+			"all in one transaction, and prints what changed, entry by entry. Nothing is\n"+
+			"deleted; a field an entry leaves out keeps its stored value. Retire a key with\n"+
+			"status: retired (its public key may be left out); retirement is final and a\n"+
+			"registered key's material never changes. An invalid file is rejected whole,\n"+
+			"naming each bad entry and field.", &opts)
 	fs.StringVar(&opts.file, "f", "", "tenants `FILE` to apply (required); - reads standard input, key paths then relative to the working directory")
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "check everything and print what would change, without writing")
+	fs.BoolVar(&opts.force, "force", false, "allow changing the type, product, locales or placeholders of a template that passes use")
 	if code, ok := parseAdminFlags(e, fs, &opts, args); !ok {
 		return code
 	}
@@ -172,14 +179,23 @@ func adminApply(ctx context.Context, opts adminOptions, e *env) (string, error) 
 		return "", fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
-	if err := db.Apply(ctx, t); err != nil {
+	changes, err := db.ApplyChanges(ctx, t, sqlstore.ApplyOptions{DryRun: opts.dryRun, Force: opts.force})
+	if err != nil {
 		return "", err
+	}
+	var b strings.Builder
+	for _, c := range changes {
+		fmt.Fprintf(&b, "%s: %s\n", c.Entry, c.What)
+	}
+	verb := "applied"
+	if opts.dryRun {
+		verb = "dry run, nothing written:"
 	}
 	keys := 0
 	for _, c := range t.Clients {
 		keys += len(c.Keys)
 	}
-	return fmt.Sprintf("applied %s: %s (%s), %s, %s, %s", opts.source(),
+	return b.String() + fmt.Sprintf("%s %s: %s (%s), %s, %s, %s", verb, opts.source(),
 		adminCount(len(t.Clients), "client"), adminCount(keys, "key"), adminCount(len(t.Merchants), "merchant"),
 		adminCount(len(t.Templates), "template"), adminCount(len(t.Users), "user")), nil
 }

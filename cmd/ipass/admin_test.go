@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	"github.com/ipass-dev/ipass/tenants"
 )
 
@@ -32,12 +33,24 @@ func mustAdmin(tb testing.TB, stdin string, args ...string) cliResult {
 
 // adminSorted puts t in the store's export order (ids; keys by algorithm,
 // then version) so a file can be compared with an export.
+// adminSorted returns t in export order, with what applying t stores in
+// place of the fields it left out (defaults, as for new records).
 func adminSorted(t *ipass.Tenants) *ipass.Tenants {
 	s := *t
 	s.Clients = slices.Clone(t.Clients)
 	slices.SortFunc(s.Clients, func(a, b ipass.Client) int { return strings.Compare(a.ID, b.ID) })
 	for i := range s.Clients {
+		c := &s.Clients[i]
+		c.Omitted = nil
+		if c.HeaderCase == "" {
+			c.HeaderCase = ipass.HeaderLower
+		}
 		s.Clients[i].Keys = slices.Clone(s.Clients[i].Keys)
+		for j := range c.Keys {
+			if c.Keys[j].Status == "" {
+				c.Keys[j].Status = ipass.KeyActive
+			}
+		}
 		slices.SortFunc(s.Clients[i].Keys, func(a, b ipass.ClientKey) int {
 			if c := strings.Compare(a.Algorithm, b.Algorithm); c != 0 {
 				return c
@@ -46,8 +59,14 @@ func adminSorted(t *ipass.Tenants) *ipass.Tenants {
 		})
 	}
 	s.Merchants = slices.Clone(t.Merchants)
+	for i := range s.Merchants {
+		s.Merchants[i].Omitted = nil
+	}
 	slices.SortFunc(s.Merchants, func(a, b ipass.Merchant) int { return strings.Compare(a.ID, b.ID) })
 	s.Templates = slices.Clone(t.Templates)
+	for i := range s.Templates {
+		s.Templates[i].Omitted = nil
+	}
 	slices.SortFunc(s.Templates, func(a, b ipass.Template) int {
 		if c := strings.Compare(a.MerchantID, b.MerchantID); c != 0 {
 			return c
@@ -63,8 +82,17 @@ func TestAdminApplyExportRoundTrip(t *testing.T) {
 	db := adminTempDB(t)
 
 	r := mustAdmin(t, "", "admin", "apply", "-f", adminFixtures, "--db", db)
-	if want := "applied " + adminFixtures + ": 2 clients (3 keys), 2 merchants, 6 templates, 2 users\n"; r.stdout != want {
-		t.Errorf("apply printed %q, want %q", r.stdout, want)
+	if want := "\napplied " + adminFixtures + ": 2 clients (3 keys), 2 merchants, 6 templates, 2 users\n"; !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("apply printed %q, want it to end with %q", r.stdout, want)
+	}
+	for _, want := range []string{
+		"clients[0] (clientId \"2110200000000044\"): created\n",
+		"clients[0] (clientId \"2110200000000044\").keys[1] (ECC224 keyVersion 1): created (active)\n",
+		"templates[5] (templateCode \"tmpl-other-card\"): created\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("apply output lacks %q:\n%s", want, r.stdout)
+		}
 	}
 	if r.stderr != "" {
 		t.Errorf("apply wrote to stderr: %s", r.stderr)
@@ -79,7 +107,7 @@ func TestAdminApplyExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, adminSorted(want)) {
+	if !reflect.DeepEqual(adminSorted(got), adminSorted(want)) {
 		t.Errorf("export differs from the applied file:\n got %+v\nwant %+v", got, adminSorted(want))
 	}
 
@@ -96,7 +124,7 @@ func TestAdminApplyExportRoundTrip(t *testing.T) {
 
 	// The same through a pipe: `ipass admin export | ipass admin apply -f -`.
 	r = mustAdmin(t, export1, "admin", "apply", "-f", "-", "--db", db)
-	if !strings.HasPrefix(r.stdout, "applied standard input: 2 clients") {
+	if !strings.Contains(r.stdout, "\napplied standard input: 2 clients") || strings.Count(r.stdout, ": unchanged\n") != 15 {
 		t.Errorf("apply -f - printed %q", r.stdout)
 	}
 	if export3 := mustAdmin(t, "", "admin", "export", "--db", db).stdout; export3 != export1 {
@@ -263,7 +291,7 @@ func TestAdminUsage(t *testing.T) {
 		{"NoSubcommand", []string{"admin"}, exitUsage, "Usage: ipass admin SUBCOMMAND"},
 		{"Help", []string{"admin", "--help"}, exitOK, "apply -f FILE"},
 		{"UnknownSubcommand", []string{"admin", "delete"}, exitUsage, `unknown subcommand "delete"`},
-		{"ApplyHelp", []string{"admin", "apply", "--help"}, exitOK, "Usage: ipass admin apply -f FILE [--db DSN]"},
+		{"ApplyHelp", []string{"admin", "apply", "--help"}, exitOK, "Usage: ipass admin apply -f FILE [--dry-run] [--force] [--db DSN]"},
 		{"ApplyHelpNamesEnv", []string{"admin", "apply", "-h"}, exitOK, "IPASS_DB"},
 		{"ExportHelp", []string{"admin", "export", "--help"}, exitOK, "Usage: ipass admin export [--db DSN]"},
 		{"ApplyWithoutFile", []string{"admin", "apply"}, exitUsage, "-f FILE is required"},
@@ -281,5 +309,103 @@ func TestAdminUsage(t *testing.T) {
 				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tt.output, r.stdout, r.stderr)
 			}
 		})
+	}
+}
+
+// TestAdminApplyRefusesOutOfRangeNumbers: numbers PostgreSQL's 32-bit
+// columns cannot hold, and fractions, are refused by the validator naming
+// entry and field, on both engines, before any driver sees them (issue 8,
+// break 7). Before, PostgreSQL answered with a raw driver error and 2.9
+// was stored as 2.
+func TestAdminApplyRefusesOutOfRangeNumbers(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{"sqlite": sqlstoretest.NewSQLiteDSN, "postgres": sqlstoretest.NewPostgresDSN} {
+		t.Run(name, func(t *testing.T) {
+			db := dsn(t)
+			mustAdmin(t, "", "admin", "apply", "-f", adminFixtures, "--db", db)
+			before := mustAdmin(t, "", "admin", "export", "--db", db).stdout
+			dir := t.TempDir()
+			for _, tt := range []struct{ name, yaml, want string }{
+				{"rateLimit", "clients:\n  - {clientId: \"2110200000000044\", rateLimit: 3000000000}\n",
+					"clients[0] (2110200000000044).rateLimit: 3000000000 is larger than 2147483647"},
+				{"keyVersion", "clients:\n  - clientId: \"2110200000000044\"\n    keys:\n      - {keyVersion: 3000000000, algorithm: RSA256, publicKeyFile: " + filepath.Join(adminKeyDir(t), "client-0044-rsa-v1.pub.pem") + "}\n",
+					"clients[0] (2110200000000044).keys[0].keyVersion: 3000000000 is larger than 2147483647"},
+				{"fraction", "clients:\n  - clientId: \"2110200000000044\"\n    keys:\n      - {keyVersion: 2.9, algorithm: RSA256, publicKeyFile: " + filepath.Join(adminKeyDir(t), "client-0044-rsa-v1.pub.pem") + "}\n",
+					"clients[0] (2110200000000044).keys[0].keyVersion: 2.9 is not a whole number"},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					file := filepath.Join(dir, tt.name+".yaml")
+					if err := os.WriteFile(file, []byte(tt.yaml), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					r := cliRun(t, "", nil, "admin", "apply", "-f", file, "--db", db)
+					if r.code != exitFailure || !strings.Contains(r.stderr, tt.want) {
+						t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", r.code, r.stderr, exitFailure, tt.want)
+					}
+					if after := mustAdmin(t, "", "admin", "export", "--db", db).stdout; after != before {
+						t.Fatal("the database changed")
+					}
+				})
+			}
+		})
+	}
+}
+
+// adminKeyDir is the folder of the fixture key files, absolute.
+func adminKeyDir(t *testing.T) string {
+	dir, err := filepath.Abs(filepath.Join(filepath.Dir(adminFixtures), "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestAdminApplyKeyRotationKeepsClient follows the README's key rotation
+// step 2 with a file listing only the new key: the client keeps its name and
+// rateLimit, --dry-run shows the change and writes nothing, and step 4
+// retires the old key without its public key.
+func TestAdminApplyKeyRotationKeepsClient(t *testing.T) {
+	db := adminTempDB(t)
+	mustAdmin(t, "", "admin", "apply", "-f", adminFixtures, "--db", db)
+	before := mustAdmin(t, "", "admin", "export", "--db", db).stdout
+
+	newKey, err := os.ReadFile("../../tenants/testdata/keys/client-0055-rsa-v1.pub.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step2 := "clients:\n  - clientId: \"2110200000000044\"\n    keys:\n      - keyVersion: 2\n        algorithm: RSA256\n        publicKey: |\n          " +
+		strings.ReplaceAll(strings.TrimSpace(string(newKey)), "\n", "\n          ") + "\n"
+	r := mustAdmin(t, step2, "admin", "apply", "--dry-run", "-f", "-", "--db", db)
+	for _, want := range []string{
+		"clients[0] (clientId \"2110200000000044\"): unchanged\n",
+		"clients[0] (clientId \"2110200000000044\").keys[0] (RSA256 keyVersion 2): created (active)\n",
+		"dry run, nothing written: standard input",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if after := mustAdmin(t, "", "admin", "export", "--db", db).stdout; after != before {
+		t.Fatal("--dry-run changed the database")
+	}
+
+	mustAdmin(t, step2, "admin", "apply", "-f", "-", "--db", db)
+	step4 := "clients:\n  - clientId: \"2110200000000044\"\n    keys:\n      - {keyVersion: 1, algorithm: RSA256, status: retired}\n"
+	r = mustAdmin(t, step4, "admin", "apply", "-f", "-", "--db", db)
+	if !strings.Contains(r.stdout, "(RSA256 keyVersion 1): retired\n") {
+		t.Errorf("retire printed:\n%s", r.stdout)
+	}
+	got, err := tenants.Parse([]byte(mustAdmin(t, "", "admin", "export", "--db", db).stdout), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.Clients[0]
+	if c.Name != "Demo merchant back end" || c.RateLimit != 200 {
+		t.Errorf("client after rotation: name %q rateLimit %d; want both kept", c.Name, c.RateLimit)
+	}
+	if _, ok := c.ActiveKey(ipass.AlgorithmRSA256, 1); ok {
+		t.Error("keyVersion 1 still active after retiring it")
+	}
+	if _, ok := c.ActiveKey(ipass.AlgorithmRSA256, 2); !ok {
+		t.Error("keyVersion 2 not active")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +14,7 @@ import (
 	"github.com/ipass-dev/ipass"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -67,6 +70,7 @@ type callOptions struct {
 	algorithm     string        // RSA256 or ECC224; default from the key
 	serverKeys    listFlag      // server public keys, one per algorithm; required unless insecure
 	insecure      bool          // skip response signature verification
+	caCert        string        // PEM file of CA certificates to trust for https (added to none: only these)
 	encrypt       bool          // encrypt the request (RSA_AES)
 	serverEncKey  string        // server RSA encryption public key; required with encrypt
 	encKeyVersion int           // keyVersion of the server encryption key; default 1
@@ -94,6 +98,7 @@ func (o *callOptions) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.algorithm, "algorithm", "", "RSA256 or ECC224 (default: from the key)")
 	fs.Var(&o.serverKeys, "server-public-key", "server public key `FILE` verifying responses; repeat for RSA256 and ECC224 (required unless --insecure-skip-verify)")
 	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify the response signature (debugging only: anyone on the path can forge the result)")
+	fs.StringVar(&o.caCert, "ca-cert", "", "PEM `FILE` of the CA certificate(s) to trust for an https --url, instead of the system's")
 	fs.BoolVar(&o.encrypt, "encrypt", false, "encrypt the request body (RSA_AES); needs --server-encryption-key")
 	fs.StringVar(&o.serverEncKey, "server-encryption-key", "", "the server's RSA encryption public key `FILE`")
 	fs.IntVar(&o.encKeyVersion, "encryption-key-version", 1, "keyVersion of --server-encryption-key")
@@ -146,7 +151,7 @@ func runCall(ctx context.Context, e *env, args []string) int {
 	}
 	c, err := client.New(cfg)
 	if err != nil {
-		return usageErr("%v", strings.TrimPrefix(err.Error(), "client: "))
+		return usageErr("%v", sdkFieldsAsFlags(err))
 	}
 	if o.verbose && o.encrypt {
 		printContent(e.stderr, "> request body (plaintext; encrypted on the wire)", body)
@@ -257,6 +262,19 @@ func (o *callOptions) config(e *env) (client.Config, error) {
 	}
 	if o.retries == 0 {
 		cfg.Retries = -1 // the SDK's 0 means its default
+	}
+	if o.caCert != "" {
+		pem, err := os.ReadFile(o.caCert)
+		if err != nil {
+			return cfg, fmt.Errorf("--ca-cert %s: %v", o.caCert, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return cfg, fmt.Errorf("--ca-cert %s: no PEM certificate in it", o.caCert)
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		cfg.HTTPClient = &http.Client{Transport: t}
 	}
 	if o.clientID == "" {
 		return cfg, errors.New("--client-id is required")
@@ -465,4 +483,23 @@ func printHeaders(w io.Writer, prefix string, h http.Header) {
 			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
 		}
 	}
+}
+
+// sdkFieldsAsFlags rewrites an SDK configuration error in the words of this
+// command's flags: a CLI user never wrote ServerPublicKeys.
+func sdkFieldsAsFlags(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "client: ")
+	if strings.HasPrefix(msg, "ServerPublicKeys has no ECC224 key") {
+		return "--server-public-key: no ECC224 key to verify responses with: add --server-public-key with the server's ECC224 public key (server-ecc-signing.pub.pem in its data dir), or --insecure-skip-verify"
+	}
+	if strings.HasPrefix(msg, "ServerPublicKeys has no RSA256 key") {
+		return "--server-public-key: no RSA256 key to verify responses with: add --server-public-key with the server's RSA256 public key (server-signing.pub.pem in its data dir), or --insecure-skip-verify"
+	}
+	return strings.NewReplacer(
+		"ServerPublicKeys", "--server-public-key",
+		"InsecureSkipVerify", "--insecure-skip-verify",
+		"DecryptionKey", "--decryption-key",
+		"PrivateKey", "--key",
+		"Encryption", "--encrypt",
+	).Replace(msg)
 }

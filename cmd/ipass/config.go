@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -16,16 +17,17 @@ const defaultDB = "sqlite:./ipass-data/ipass.db"
 type serveConfig struct {
 	addr              string        // listen address; default 127.0.0.1:8080, ":0" picks a free port
 	addrFile          string        // write the bound host:port here once listening; default none
-	db                string        // sqlite:PATH or postgres://...; default sqlite:./ipass-data/ipass.db
+	db                string        // sqlite:PATH or postgres://...; default sqlite:DATA_DIR/ipass.db
 	dataDir           string        // generated server keys, demo keys, default SQLite file; default ./ipass-data
 	signingKey        string        // RSA private key PEM signing RSA256 responses; default generated in data dir
 	eccSigningKey     string        // P-224 private key PEM signing ECC224 responses; default generated in data dir
-	encryptionKey     string        // RSA private key unwrapping RSA_AES keys; default the signing key
+	encryptionKey     string        // RSA private key unwrapping RSA_AES keys; default generated in data dir
 	serverKeyVersion  int           // keyVersion of response Signature and expected request Encrypt; default 1
 	tenants           string        // tenants file applied at start-up; default none
 	requestTimeWindow time.Duration // accepted Request-Time skew either way; default 5m
 	demo              bool          // provision the demo tenant on a database with no clients; default true
 	logFormat         string        // text or json; default text
+	logLevel          string        // debug, info, warn or error; default info
 	shutdownTimeout   time.Duration // how long in-flight requests may take to finish on SIGTERM; default 15s
 	drainDelay        time.Duration // on SIGTERM, how long /readyz says 503 before the listener closes; default 0
 	tlsCert           string        // PEM certificate chain; with tlsKey serves HTTPS; default none (HTTP)
@@ -43,16 +45,17 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen `address` (:0 picks a free port; the bound address is logged)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the bound address as host:port to this `file`")
-	fs.StringVar(&c.db, "db", defaultDB, "database: sqlite:PATH or postgres://... / postgresql://...")
+	fs.StringVar(&c.db, "db", "", "database: sqlite:PATH or postgres://... / postgresql://... (default sqlite:DATA_DIR/ipass.db)")
 	fs.StringVar(&c.dataDir, "data-dir", "./ipass-data", "`directory` for generated server keys, demo keys and the default SQLite file")
 	fs.StringVar(&c.signingKey, "signing-key", "", "RSA private key `file` (PKCS#8 or PKCS#1 PEM) signing RSA256 responses (default: generated in the data dir)")
 	fs.StringVar(&c.eccSigningKey, "ecc-signing-key", "", "P-224 private key `file` (PKCS#8 or SEC1 PEM) signing ECC224 responses (default: generated in the data dir)")
-	fs.StringVar(&c.encryptionKey, "encryption-key", "", "RSA private key `file` that decrypts RSA_AES symmetric keys (default: the signing key)")
+	fs.StringVar(&c.encryptionKey, "encryption-key", "", "RSA private key `file` that decrypts RSA_AES symmetric keys (default: server-encryption.pem, generated in the data dir)")
 	fs.IntVar(&c.serverKeyVersion, "server-key-version", 1, "keyVersion in response Signature headers and expected in request Encrypt headers")
 	fs.StringVar(&c.tenants, "tenants", "", "tenants `file` applied at start-up (same as `ipass admin apply`)")
 	fs.DurationVar(&c.requestTimeWindow, "request-time-window", 5*time.Minute, "accepted skew of Request-Time, either way")
 	fs.BoolVar(&c.demo, "demo", true, "on a database with no clients, create the demo tenant")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503 before closing the listener (set it to your load balancer's health-check interval)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file`; with --tls-key the server speaks HTTPS")
@@ -91,10 +94,17 @@ func envName(flagName string) string {
 }
 
 func (c *serveConfig) validate() error {
+	if c.db == "" {
+		// The data dir holds everything a default start creates.
+		c.db = "sqlite:" + filepath.Join(c.dataDir, "ipass.db")
+	}
 	switch c.logFormat {
 	case "text", "json":
 	default:
 		return fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	if _, err := parseLogLevel(c.logLevel); err != nil {
+		return err
 	}
 	if c.requestTimeWindow <= 0 {
 		return fmt.Errorf("--request-time-window %s: must be positive", c.requestTimeWindow)

@@ -2,11 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ipass-dev/ipass"
-	"github.com/ipass-dev/ipass/gateway"
 	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/service"
 	"github.com/ipass-dev/ipass/sqlstore"
@@ -42,7 +36,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ipass serve: %v\n", err)
 		return exitUsage
 	}
-	logger := newLogger(e.stderr, cfg.logFormat)
+	logger := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
 	if err := serve(ctx, &cfg, logger, e.stdout); err != nil {
 		logger.Error("server stopped", "err", err)
 		return exitFailure
@@ -50,11 +44,22 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-func newLogger(w io.Writer, format string) *slog.Logger {
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	lvl, _ := parseLogLevel(level) // validated with the other flags
+	opts := &slog.HandlerOptions{Level: lvl}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parseLogLevel reads --log-level.
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil || strings.ContainsAny(s, "+-") {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }
 
 // serve runs until ctx is cancelled (SIGINT/SIGTERM), then drains.
@@ -67,15 +72,15 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		return err
 	}
 	defer stopProfile()
-	keys, err := loadServerKeys(cfg, logger)
-	if err != nil {
-		return err
-	}
 	db, err := sqlstore.Open(ctx, cfg.db, logger)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
+	keys, err := loadServerKeys(ctx, cfg, db, logger)
+	if err != nil {
+		return err
+	}
 
 	if cfg.tenants != "" {
 		t, err := tenants.Load(cfg.tenants)
@@ -99,9 +104,10 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
 		Tenants:           db,
 		Replay:            db,
+		WrappedKeys:       db,
 		Limiter:           db,
 		Pinger:            db,
-		Keys:              keys,
+		Keys:              keys.keys,
 		Logger:            logger,
 		RequestTimeWindow: cfg.requestTimeWindow,
 		MaxBodyBytes:      cfg.maxBodyBytes,
@@ -129,10 +135,20 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		}
 	}
 	if demo != nil {
-		printQuickstart(stdout, demo, cfg, scheme+"://"+addr)
-		if err := printWalletLink(ctx, stdout, db, demo, scheme+"://"+addr); err != nil {
+		// In JSON mode the banner is a log record: log collectors read stdout
+		// and stderr alike, so keep it one JSON stream.
+		var b strings.Builder
+		out := io.Writer(stdout)
+		if cfg.logFormat == "json" {
+			out = &b
+		}
+		printQuickstart(out, demo, keys, scheme+"://"+addr)
+		if err := printWalletLink(ctx, out, db, demo, scheme+"://"+addr); err != nil {
 			ln.Close()
 			return err
+		}
+		if cfg.logFormat == "json" {
+			logger.Info("quickstart", "text", strings.TrimSpace(b.String()))
 		}
 	}
 
@@ -221,21 +237,36 @@ func provisionDemo(ctx context.Context, db *sqlstore.DB, dataDir string, logger 
 	return info, nil
 }
 
-func printQuickstart(w io.Writer, demo *tenants.DemoInfo, cfg *serveConfig, url string) {
-	self := "go run ./cmd/ipass"
+func printQuickstart(w io.Writer, demo *tenants.DemoInfo, keys *serverKeySet, url string) {
+	self := selfCommand()
 	flags := fmt.Sprintf("--url %s --client-id %s --key %s --server-public-key %s",
-		url, demo.ClientID, demo.PrivateKeyFile, filepath.Join(cfg.dataDir, "server-signing.pub.pem"))
+		url, demo.ClientID, demo.PrivateKeyFile, keys.rsaSign.pubPEM)
 	fmt.Fprintf(w, `
 ipass is running at %s with the demo tenant.
   client id:   %s (RSA256 key version 1, private key %s)
   merchant id: %s   users: %s
+  server keys (version %d): RSA256 %s, ECC224 %s, encryption %s
 Try it from another terminal, in this folder:
   FLAGS="%s"
   PASS=$(%s call createPass $FLAGS --field passId examples/member-card-create.json)
   %s call updatePass $FLAGS --set passId=$PASS examples/member-card-points.json
   %s call queryPass  $FLAGS --set passId=$PASS examples/query.json
+Encrypted (RSA_AES): add --encrypt --server-encryption-key %s
 
-`, url, demo.ClientID, demo.PrivateKeyFile, demo.MerchantID, strings.Join(demo.UserIDs, ", "), flags, self, self, self)
+`, url, demo.ClientID, demo.PrivateKeyFile, demo.MerchantID, strings.Join(demo.UserIDs, ", "),
+		keys.keys.KeyVersion, keys.rsaSign.pubPEM, keys.eccSign.pubPEM, keys.encrypt.pubPEM,
+		flags, self, self, self, keys.encrypt.pubPEM)
+}
+
+// selfCommand is how the banner tells the user to run ipass: `go run
+// ./cmd/ipass` when this process was started that way (its binary lives in
+// the go command's build cache), else this binary's own path.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, "go-build") {
+		return "go run ./cmd/ipass"
+	}
+	return exe
 }
 
 // redactDSN hides a PostgreSQL password in logs.
@@ -248,114 +279,4 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
-}
-
-// loadServerKeys loads the configured server keys, or generates them in the
-// data dir once and reuses them afterwards so merchants can pin them.
-func loadServerKeys(cfg *serveConfig, logger *slog.Logger) (ipasshttp.ServerKeys, error) {
-	keys := ipasshttp.ServerKeys{KeyVersion: cfg.serverKeyVersion}
-	rsaSigner, err := loadOrGenerate(cfg.signingKey, filepath.Join(cfg.dataDir, "server-signing"), gateway.RSA256, logger)
-	if err != nil {
-		return keys, fmt.Errorf("signing key: %w", err)
-	}
-	if _, ok := rsaSigner.Public().(*rsa.PublicKey); !ok {
-		return keys, errors.New("--signing-key: not an RSA key")
-	}
-	eccSigner, err := loadOrGenerate(cfg.eccSigningKey, filepath.Join(cfg.dataDir, "server-ecc-signing"), gateway.ECC224, logger)
-	if err != nil {
-		return keys, fmt.Errorf("ECC signing key: %w", err)
-	}
-	if pub, ok := eccSigner.Public().(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P224() {
-		return keys, errors.New("--ecc-signing-key: not a P-224 EC key")
-	}
-	keys.RSASigner, keys.ECCSigner = rsaSigner, eccSigner
-	decrypter := rsaSigner
-	if cfg.encryptionKey != "" {
-		if decrypter, err = loadKey(cfg.encryptionKey); err != nil {
-			return keys, fmt.Errorf("--encryption-key: %w", err)
-		}
-	}
-	priv, ok := decrypter.(*rsa.PrivateKey)
-	if !ok {
-		return keys, errors.New("--encryption-key: not an RSA private key")
-	}
-	keys.Decrypter = priv
-	if cfg.prevEncryptionKey != "" {
-		prev, err := loadKey(cfg.prevEncryptionKey)
-		if err != nil {
-			return keys, fmt.Errorf("--previous-encryption-key: %w", err)
-		}
-		prevRSA, ok := prev.(*rsa.PrivateKey)
-		if !ok {
-			return keys, errors.New("--previous-encryption-key: not an RSA private key")
-		}
-		keys.PreviousDecrypter, keys.PreviousKeyVersion = prevRSA, cfg.prevKeyVersion
-	}
-	return keys, nil
-}
-
-func loadKey(path string) (crypto.Signer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return gateway.ParsePrivateKey(data)
-}
-
-// loadOrGenerate loads path if given; otherwise prefix.pem, generating it
-// (with prefix.pub.pem and prefix.pub.b64) when it does not exist yet.
-func loadOrGenerate(path, prefix string, alg gateway.Algorithm, logger *slog.Logger) (crypto.Signer, error) {
-	if path != "" {
-		return loadKey(path)
-	}
-	if _, err := os.Stat(prefix + ".pem"); err == nil {
-		return loadKey(prefix + ".pem")
-	}
-	key, err := gateway.GenerateKey(alg)
-	if err != nil {
-		return nil, err
-	}
-	if err := writeKeyFiles(prefix, key); err != nil {
-		return nil, err
-	}
-	logger.Info("generated server key", "algorithm", alg, "file", prefix+".pem", "public", prefix+".pub.pem")
-	return key, nil
-}
-
-// writeKeyFiles writes PREFIX.pem (PKCS#8, 0600), PREFIX.pub.pem (SPKI) and
-// PREFIX.pub.b64 (bare base64 DER, the form the official SDKs take).
-func writeKeyFiles(prefix string, key crypto.Signer) error {
-	privPEM, err := gateway.MarshalPrivateKeyPEM(key)
-	if err != nil {
-		return err
-	}
-	pubPEM, err := gateway.MarshalPublicKeyPEM(key.Public())
-	if err != nil {
-		return err
-	}
-	pubB64, err := gateway.PublicKeyBase64(key.Public())
-	if err != nil {
-		return err
-	}
-	if dir := filepath.Dir(prefix); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-	}
-	// O_EXCL: never overwrite a key someone may have pinned.
-	f, err := os.OpenFile(prefix+".pem", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(privPEM); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.WriteFile(prefix+".pub.pem", pubPEM, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(prefix+".pub.b64", []byte(pubB64), 0o644)
 }

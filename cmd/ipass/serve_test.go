@@ -55,6 +55,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 func TestServeRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--log-format", "xml"},
+		{"--log-level", "loud"},
 		{"--request-time-window", "-1s"},
 		{"--tls-cert", "x.pem"},
 		{"extra-argument"},
@@ -84,9 +85,14 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // and a stop function that cancels it (as SIGTERM would) and waits.
 func startServe(t *testing.T, dataDir string, extra ...string) (url string, stdout *syncBuffer, stop func() int) {
 	t.Helper()
+	return startServeArgs(t, append([]string{"--data-dir", dataDir, "--db", "sqlite:" + filepath.Join(dataDir, "ipass.db")}, extra...)...)
+}
+
+// startServeArgs is startServe with only the listening flags added to args.
+func startServeArgs(t *testing.T, extra ...string) (url string, stdout *syncBuffer, stop func() int) {
+	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--data-dir", dataDir,
-		"--db", "sqlite:" + filepath.Join(dataDir, "ipass.db")}, extra...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout = &syncBuffer{}
 	stderr := &syncBuffer{}
@@ -148,7 +154,8 @@ func TestServeFirstStartAndRestart(t *testing.T) {
 		}
 	}
 	keyFiles := []string{"server-signing.pem", "server-signing.pub.pem", "server-signing.pub.b64",
-		"server-ecc-signing.pem", "server-ecc-signing.pub.pem", "server-ecc-signing.pub.b64", "demo-client.pem"}
+		"server-ecc-signing.pem", "server-ecc-signing.pub.pem", "server-ecc-signing.pub.b64",
+		"server-encryption.pem", "server-encryption.pub.pem", "server-encryption.pub.b64", "demo-client.pem"}
 	first := map[string][]byte{}
 	for _, f := range keyFiles {
 		path := filepath.Join(dataDir, f)
@@ -162,6 +169,12 @@ func TestServeFirstStartAndRestart(t *testing.T) {
 				t.Fatalf("%s has mode %v, want 0600", f, st.Mode().Perm())
 			}
 		}
+	}
+	if bytes.Equal(first["server-encryption.pub.pem"], first["server-signing.pub.pem"]) {
+		t.Fatal("the encryption key is the signing key; want a separate key by default")
+	}
+	if want := "--encrypt --server-encryption-key " + filepath.Join(dataDir, "server-encryption.pub.pem"); !strings.Contains(out, want) {
+		t.Fatalf("quickstart lacks %q:\n%s", want, out)
 	}
 	if st, _ := os.Stat(dataDir); st.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir mode %v, want 0700", st.Mode().Perm())
@@ -214,5 +227,15 @@ func TestServeDrainDelay(t *testing.T) {
 	}
 	if got := ready(); got != -1 {
 		t.Fatalf("/readyz after shutdown answered %d; want connection refused", got)
+	}
+}
+
+// TestServeJSONLogsKeepStdoutClean: in JSON mode the banner is a log record,
+// not text on stdout.
+func TestServeJSONLogsKeepStdoutClean(t *testing.T) {
+	_, stdout, stop := startServe(t, filepath.Join(t.TempDir(), "data"), "--log-format", "json", "--log-level", "warn")
+	stop()
+	if out := stdout.String(); out != "" {
+		t.Fatalf("stdout in JSON mode: %q", out)
 	}
 }

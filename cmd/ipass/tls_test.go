@@ -103,6 +103,26 @@ func TestServeTLS(t *testing.T) {
 		}
 	})
 
+	t.Run("ipass call --ca-cert", func(t *testing.T) {
+		caFile := filepath.Join(dir, "ca.pem")
+		if err := os.WriteFile(caFile, tlsReadFile(t, certFile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"call", "queryPass", "--url", base, "--client-id", "2110200000000044",
+			"--key", filepath.Join(dataDir, "demo-client.pem"), "--server-public-key", filepath.Join(dataDir, "server-signing.pub.pem"),
+			"--set", "passId=nosuchpass", "--set", "merchantId=2160120036095023", "-"}
+		r := cliRun(t, "{}", nil, append(args, "--ca-cert", caFile)...)
+		if r.code != exitFailure || !strings.Contains(r.stdout+r.stderr, "PASS_HAS_NOT_EXIST") {
+			t.Fatalf("with --ca-cert: %s", r)
+		}
+		// Without it the certificate is unknown, and the message says so
+		// (client.TestCertificateErrorNotRetried checks it is not retried).
+		r = cliRun(t, "{}", nil, args...)
+		if r.code == exitOK || !strings.Contains(r.stderr, "certificate") {
+			t.Fatalf("without --ca-cert: %s", r)
+		}
+	})
+
 	t.Run("plain HTTP to the TLS port", func(t *testing.T) {
 		plain := &http.Client{Timeout: 5 * time.Second}
 		resp, err := plain.Get(plainURL + "/healthz")

@@ -1,0 +1,22 @@
+package ipass
+
+import (
+	"context"
+	"time"
+)
+
+// WrappedKeyStore records the wrapped AES keys (the Encrypt header's
+// symmetricKey) of encrypted requests, server-wide and shared by every
+// process through the database, so that each is accepted once.
+//
+// The Encrypt header is not signed, so without this client B could re-sign
+// client A's captured ciphertext and symmetricKey as its own request and
+// have the server decrypt A's body for B (ipass-api.md 2.6 leaves the
+// header unsigned; this closes the gap on the receiving side).
+type WrappedKeyStore interface {
+	// RecordWrappedKey stores digest (SHA-256 of the wrapped key bytes) for
+	// clientID at instant at. It returns false, without error, when the
+	// digest was already recorded, by any client. Records are kept: a
+	// captured ciphertext can be re-signed at any later time.
+	RecordWrappedKey(ctx context.Context, clientID string, digest []byte, at time.Time) (fresh bool, err error)
+}
