@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/client"
 	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/service"
-	"github.com/ipass-dev/ipass/client"
 	"github.com/ipass-dev/ipass/sqlstore"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	"github.com/ipass-dev/ipass/tenants"
