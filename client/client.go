@@ -302,14 +302,33 @@ func visibleASCII(s string) bool {
 // covers its encryption. Errors are *[ResultError] (F, or U after retries;
 // its Response holds the verified response) and *[ProtocolError].
 func (c *Client) Call(ctx context.Context, operation string, body []byte) (*Response, error) {
-	ep, ok := c.ops[operation]
-	if !ok {
-		if !strings.HasPrefix(operation, "/") {
-			return nil, fmt.Errorf("client: unknown operation %q: want createPass, updatePass, queryPass or a path", operation)
-		}
-		ep = c.endpoint(operation, operation)
+	ep, err := c.lookup(operation)
+	if err != nil {
+		return nil, err
 	}
 	return c.do(ctx, ep, body)
+}
+
+// lookup finds operation's endpoint: a known name or an absolute path.
+func (c *Client) lookup(operation string) (endpoint, error) {
+	if ep, ok := c.ops[operation]; ok {
+		return ep, nil
+	}
+	if !strings.HasPrefix(operation, "/") {
+		return endpoint{}, fmt.Errorf("client: unknown operation %q: want createPass, updatePass, queryPass or a path", operation)
+	}
+	return c.endpoint(operation, operation), nil
+}
+
+// seal encrypts plain when Encryption is configured; otherwise it is the wire body itself.
+func (c *Client) seal(ep endpoint, plain []byte) (wire []byte, encHeader string, err error) {
+	if c.enc == nil {
+		return plain, "", nil
+	}
+	if wire, encHeader, err = gateway.Seal(c.enc.ServerKey, c.enc.KeyVersion, c.enc.AESKeySize, plain); err != nil {
+		return nil, "", fmt.Errorf("client: %s: encrypt request: %w", ep.name, err)
+	}
+	return wire, encHeader, nil
 }
 
 // do runs the attempts of one call.
@@ -318,14 +337,11 @@ func (c *Client) do(ctx context.Context, ep endpoint, plain []byte) (*Response, 
 		if err := ctx.Err(); err != nil {
 			return nil, &ProtocolError{Operation: ep.name, Check: CheckTransport, Attempts: attempt - 1, Err: err}
 		}
-		wire, encHeader := plain, ""
-		if c.enc != nil {
-			// Sealed afresh for every attempt: the server accepts a wrapped
-			// AES key once, so a retry cannot reuse the first attempt's.
-			var err error
-			if wire, encHeader, err = gateway.Seal(c.enc.ServerKey, c.enc.KeyVersion, c.enc.AESKeySize, plain); err != nil {
-				return nil, fmt.Errorf("client: %s: encrypt request: %w", ep.name, err)
-			}
+		// Sealed afresh for every attempt: the server accepts a wrapped
+		// AES key once, so a retry cannot reuse the first attempt's.
+		wire, encHeader, err := c.seal(ep, plain)
+		if err != nil {
+			return nil, err
 		}
 		req, err := c.prepare(ctx, ep, wire, encHeader, c.requestTime())
 		if err != nil {

@@ -90,6 +90,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			"tracer_id", x.tracerID, "client_id", x.clientID, "path", x.path, "err", err)
 	}
 	s.respond(w, x, err)
+	s.observeRequest(x, code, start)
 	s.logger().InfoContext(r.Context(), "request",
 		"tracer_id", x.tracerID, "client_id", x.clientID, "method", x.method, "path", x.path,
 		"result_code", string(code), "result_message", truncate(ipass.ErrorMessage(err), 256), "http_status", code.HTTPStatus(),
@@ -190,7 +191,10 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
-	if err := gateway.Verify(pub, params.Algorithm, content, params.Signature); err != nil {
+	timer := s.cryptoStart()
+	err = gateway.Verify(pub, params.Algorithm, content, params.Signature)
+	s.cryptoDone(timer, CryptoVerify, string(params.Algorithm))
+	if err != nil {
 		return invalidSignature(params.Algorithm, key.Version, pub, content)
 	}
 	// G10, G11: decided by the store in the operation's own transaction
@@ -279,7 +283,9 @@ func (s *Server) decrypt(ctx context.Context, x *exchange, header string, body [
 	}
 	// One answer for every failure, and the response sealed with the same
 	// key size whatever failed (keySize is 0 then): no padding oracle.
+	timer := s.cryptoStart()
 	plaintext, keySize, err := gateway.OpenRequest(decrypter, params, body)
+	s.cryptoDone(timer, CryptoOpen, "RSA_AES")
 	if err != nil {
 		return nil, gatewayError(err)
 	}

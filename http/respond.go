@@ -64,7 +64,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 				// size would make the response a padding oracle.
 				size = 32
 			}
+			timer := s.cryptoStart()
 			sealed, encryptHeader, encErr := gateway.Seal(pub, version, size, body)
+			s.cryptoDone(timer, CryptoSeal, "RSA_AES")
 			if encErr != nil {
 				s.logger().Error("encrypt response", "tracer_id", x.tracerID, "err", encErr)
 				w.WriteHeader(http.StatusInternalServerError)
@@ -84,7 +86,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	} else {
 		alg = gateway.RSA256
 	}
+	timer := s.cryptoStart()
 	sig, sErr := gateway.Sign(signer, alg, content)
+	s.cryptoDone(timer, CryptoSign, string(alg))
 	if sErr != nil {
 		s.logger().Error("sign response", "tracer_id", x.tracerID, "err", sErr)
 		w.WriteHeader(http.StatusInternalServerError)

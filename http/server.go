@@ -85,6 +85,11 @@ type Server struct {
 	Now         func() time.Time // clock; nil means time.Now
 	Wallet      *Wallet          // the wallet pages (/wallet/, /static/wallet/); nil: not served
 
+	// Observer receives request and crypto timings; nil disables them.
+	Observer Observer
+	// Metrics, when set, answers GET /metrics (the Prometheus exposition).
+	Metrics http.Handler
+
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration
 	// MaxRequestDuration bounds the time from a request's arrival to its
@@ -164,6 +169,11 @@ func (s *Server) Handler() http.Handler {
 		case "/healthz":
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				s.serveHealth(w)
+				return
+			}
+		case "/metrics":
+			if s.Metrics != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				s.Metrics.ServeHTTP(w, r)
 				return
 			}
 		case "/readyz":

@@ -51,6 +51,7 @@ type DB struct {
 	logger *slog.Logger
 	hub    *changeHub // wallet wake-ups (changes.go)
 
+	observer TxObserver // transaction timings (observe.go); nil: none
 	// SQLite only (nil on PostgreSQL): prepared statements per pool, and
 	// the committer that owns the writer connection (group commit).
 	stmtsR, stmtsW *stmtCache
@@ -206,6 +207,7 @@ type txFunc func(ctx context.Context, tx *sql.Tx, now time.Time) error
 // same transaction; see unit. On SQLite the transaction is shared with the
 // other writes waiting at that moment (group commit, see committer).
 func (db *DB) write(ctx context.Context, fn txFunc) error {
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		var err error
 		if db.group != nil {
@@ -214,6 +216,7 @@ func (db *DB) write(ctx context.Context, fn txFunc) error {
 			err = db.writeOnce(ctx, fn)
 		}
 		if err == nil || !isRetryable(err) || attempt == maxAttempts {
+			db.observeTx("write", start, attempt, err)
 			return err
 		}
 		db.logger.Debug("retrying transaction", "engine", db.d.name, "attempt", attempt, "err", err)
@@ -282,7 +285,8 @@ func (db *DB) unit(ctx context.Context, tx *sql.Tx, fn txFunc) unitResult {
 }
 
 // read runs fn in a read-only transaction that sees one snapshot.
-func (db *DB) read(ctx context.Context, fn txFunc) error {
+func (db *DB) read(ctx context.Context, fn txFunc) (err error) {
+	defer func(start time.Time) { db.observeTx("read", start, 1, err) }(time.Now())
 	tx, err := db.r.BeginTx(ctx, db.d.readTx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -361,4 +362,15 @@ func closeRows(rows *sql.Rows) error {
 		err = cerr
 	}
 	return err
+}
+
+// bulkPlaceholder is parameter n (from 1) of a long multi-row statement
+// (seed.go). SQLite looks "$n" names up in a linear list, which is quadratic
+// over thousands of parameters, so it gets the anonymous "?"; PostgreSQL
+// needs "$n".
+func (d dialect) bulkPlaceholder(n int) string {
+	if d.name == EngineSQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
 }

@@ -33,6 +33,7 @@ Subcommands:
                   list a merchant's passes (of one user)
   passes show PASSID
                   one pass and every version of its history
+  seed --passes N add N passes straight into the database, for measuring at scale
 
 Run ` + "`ipass admin SUBCOMMAND --help`" + ` for the flags of a subcommand.
 `
@@ -56,6 +57,8 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminWalletSecret(ctx, e, args[1:])
 	case "passes":
 		return runAdminPasses(ctx, e, args[1:])
+	case "seed":
+		return runAdminSeed(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "ipass admin: unknown subcommand %q\n\n%s", args[0], adminUsage)
 	return exitUsage

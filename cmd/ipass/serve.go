@@ -67,6 +67,11 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	stopProfile, err := startCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	db, err := sqlstore.Open(ctx, cfg.db, logger)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -109,6 +114,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	}
 	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
 		return err
+	}
+	if cfg.metrics {
+		instrument(srv, db)
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+)
+
+// seedRowsPerStatement bounds one multi-row INSERT: 500 passes × 19 columns
+// stays well under both engines' bound-parameter limits (SQLite 32766,
+// PostgreSQL 65535).
+const seedRowsPerStatement = 500
+
+// SeedPasses inserts passes that are new, each with its first history entry
+// versions[i], in one transaction with multi-row INSERTs. It is the bulk
+// path of `ipass admin seed`, for filling a database to measure at scale:
+// the rows are exactly what [DB.CreatePass] would write (the caller builds
+// them with the same domain rules), but there is no idempotency check — a
+// (merchantId, bizSerialId) or passId that exists already fails the whole
+// batch. Version, CreatedAt and UpdatedAt are taken as given.
+func (db *DB) SeedPasses(ctx context.Context, passes []*ipass.Pass, versions []*ipass.PassVersion) error {
+	if len(passes) != len(versions) {
+		return errors.New("seed passes: one history entry per pass is required")
+	}
+	passArgs := make([]any, 0, len(passes)*19)
+	versionArgs := make([]any, 0, len(passes)*14)
+	for i, p := range passes {
+		dataInfo, err := encodeDataInfo(p.DataInfo)
+		if err != nil {
+			return fmt.Errorf("seed pass %s: %w", p.ID, err)
+		}
+		codeInfo, err := marshalJSON(p.CodeInfo)
+		if err != nil {
+			return fmt.Errorf("seed pass %s: %w", p.ID, err)
+		}
+		passArgs = append(passArgs, p.ID, p.MerchantID, p.BizSerialID, p.TemplateCode, string(p.Type), string(p.Product),
+			p.UserID, string(p.Status), p.StartDate, p.EndDate, p.BizCreate, dataInfo, codeInfo, p.Version, p.LastBizDate,
+			p.CreatedAt, p.UpdatedAt, p.CreateFingerprint, p.LastUpdateFingerprint)
+		v := versions[i]
+		changes, err := rawToNull("changes", v.Changes)
+		if err != nil {
+			return fmt.Errorf("seed pass %s: %w", p.ID, err)
+		}
+		metadata, err := rawToNull("metadata", v.Metadata)
+		if err != nil {
+			return fmt.Errorf("seed pass %s: %w", p.ID, err)
+		}
+		versionArgs = append(versionArgs, v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
+			v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID)
+	}
+	return db.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
+		if err := insertRows(ctx, tx, db.d, `INSERT INTO passes (`+passColumns+`) VALUES `, 19, passArgs); err != nil {
+			return fmt.Errorf("seed passes: %w", err)
+		}
+		err := insertRows(ctx, tx, db.d, `INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id,
+			changed_at, status, request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id) VALUES `,
+			14, versionArgs)
+		if err != nil {
+			return fmt.Errorf("seed pass history: %w", err)
+		}
+		return nil
+	})
+}
+
+// insertRows runs prefix followed by "($1, …), (…)" for args, cols to a
+// row, in statements of at most seedRowsPerStatement rows.
+func insertRows(ctx context.Context, tx *sql.Tx, d dialect, prefix string, cols int, args []any) error {
+	var b strings.Builder
+	for start := 0; start < len(args); start += cols * seedRowsPerStatement {
+		chunk := args[start:min(start+cols*seedRowsPerStatement, len(args))]
+		b.Reset()
+		b.WriteString(prefix)
+		for i := range chunk {
+			switch {
+			case i == 0:
+				b.WriteString("(")
+			case i%cols == 0:
+				b.WriteString("), (")
+			default:
+				b.WriteString(", ")
+			}
+			b.WriteString(d.bulkPlaceholder(i + 1))
+		}
+		b.WriteString(")")
+		if _, err := tx.ExecContext(ctx, b.String(), chunk...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
