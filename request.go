@@ -108,7 +108,7 @@ func (b Body) millis(name string) (int64, error) {
 	}
 	ms, ok := parseMillis(text)
 	if !ok {
-		return 0, Errorf(CodeParamIllegal, "%s: must be epoch milliseconds with exactly 13 digits (got %q)", Field(name), clip(text, 32))
+		return 0, Errorf(CodeParamIllegal, "%s: must be epoch milliseconds with exactly 13 digits (got %q)%s", Field(name), clip(text, 32), EpochSecondsHint(text))
 	}
 	return ms, nil
 }
@@ -362,7 +362,7 @@ func ParseUpdateRequest(b Body, now time.Time) (*UpdateRequest, error) {
 		}
 	}
 	if r.BizDate != 0 && r.BizDate > now.Add(MaxBizDateAhead).UnixMilli() {
-		return nil, Errorf(CodeParamIllegal, "bizDate: %d is more than 24 hours after the server time", r.BizDate)
+		return nil, Errorf(CodeParamIllegal, "bizDate: %v is more than 24 hours after the server time %v", Millis(r.BizDate), Millis(now.UnixMilli()))
 	}
 	if r.fingerprint, err = updateFingerprint(r); err != nil {
 		return nil, err

@@ -136,8 +136,9 @@ func TestParseCreateRequest(t *testing.T) {
 		{"ErrBizSerialTypeInPlatform", map[string]string{"bizSerialType": `"IN_PLAT_FORM"`}, CodeParamIllegal, "bizSerialType"}, // E28
 		{"ErrBizSerialTypeLower", map[string]string{"bizSerialType": `"out_plat_form"`}, CodeParamIllegal, "bizSerialType"},
 		{"ErrBizSerialTypeMissing", map[string]string{"bizSerialType": ""}, CodeParamIllegal, "bizSerialType is required"},
-		{"ErrStartDateString", map[string]string{"startDate": `"2025-01-01 00:00:00"`}, CodeParamIllegal, "startDate"}, // E25
-		{"ErrEndDateSeconds", map[string]string{"endDate": `1735689600`}, CodeParamIllegal, "endDate"},                 // E26
+		{"ErrStartDateString", map[string]string{"startDate": `"2025-01-01 00:00:00"`}, CodeParamIllegal, "startDate"},                                                                                                        // E25
+		{"ErrEndDateSeconds", map[string]string{"endDate": `1735689600`}, CodeParamIllegal, "endDate: must be epoch milliseconds with exactly 13 digits (got \"1735689600\"); it looks like Unix seconds: send milliseconds"}, // E26
+		{"ErrStartDateSecondsString", map[string]string{"startDate": `"946684800"`}, CodeParamIllegal, "startDate: must be epoch milliseconds with exactly 13 digits (got \"946684800\"); it looks like Unix seconds"},
 		{"ErrBizCreateMissing", map[string]string{"bizCreate": ""}, CodeParamIllegal, "bizCreate is required"},
 		{"ErrTypeUnknown", map[string]string{"type": `"PASS"`}, CodeParamIllegal, "type"},
 		{"ErrTypeLower", map[string]string{"type": `"card"`}, CodeParamIllegal, "type"},
@@ -211,7 +212,7 @@ func TestParseUpdateRequest(t *testing.T) {
 		{"ErrNothingToUpdate", updateBase, map[string]string{"dataInfo": ""}, CodeParamIllegal, "nothing to update"},
 		{"ErrNothingEmptyDataInfo", updateBase, map[string]string{"dataInfo": `{}`}, CodeParamIllegal, "nothing to update"},
 		{"ErrNothingMetadataOnly", updateBase, map[string]string{"dataInfo": `{"billNo":"1"}`}, CodeParamIllegal, "nothing to update"},
-		{"ErrBizDateFuture", updateBase, map[string]string{"bizDate": "1736121600001"}, CodeParamIllegal, "bizDate: 1736121600001 is more than 24 hours"},
+		{"ErrBizDateFuture", updateBase, map[string]string{"bizDate": "1736121600001"}, CodeParamIllegal, "bizDate: 1736121600001 (2025-01-06T00:00:00.001Z) is more than 24 hours after the server time 1736035200000 (2025-01-05T00:00:00Z)"},
 		{"ErrBizDateSeconds", updateBase, map[string]string{"bizDate": "1736121600"}, CodeParamIllegal, "bizDate"},
 		{"ErrEndDateFraction", updateBase, map[string]string{"endDate": "1893456000000.5"}, CodeParamIllegal, "endDate"},
 		{"ErrPassIdTooLong", updateBase, map[string]string{"passId": `"` + strings.Repeat("9", 33) + `"`}, CodeParamIllegal, "passId: longer than 32"},

@@ -125,7 +125,7 @@ func PlanCreate(r *CreateRequest, t *Template, userID string) (*CreatePlan, erro
 		return nil, err
 	}
 	if r.StartDate > r.EndDate {
-		return nil, Errorf(CodeParamIllegal, "endDate: %d is before startDate %d", r.EndDate, r.StartDate)
+		return nil, Errorf(CodeParamIllegal, "endDate: %v is before startDate %v", Millis(r.EndDate), Millis(r.StartDate))
 	}
 	di, err := r.DataInfo.Merge(nil)
 	if err != nil {
@@ -184,7 +184,7 @@ func (pl *CreatePlan) SameAs(existing *Pass) error {
 // CheckNew applies step 7 of 4.3: a new pass must not be born expired.
 func (pl *CreatePlan) CheckNew(now time.Time) error {
 	if pl.pass.EndDate <= now.UnixMilli() {
-		return Errorf(CodeParamIllegal, "endDate: %d is in the past", pl.pass.EndDate)
+		return Errorf(CodeParamIllegal, "endDate: %v is in the past", Millis(pl.pass.EndDate))
 	}
 	return nil
 }
@@ -285,7 +285,7 @@ func (r *UpdateRequest) Decide(next *Pass, t *Template, userID string, at time.T
 		return nil, Errorf(CodeParamIllegal, "endDate is required with UPDATE_VALIDITY")
 	}
 	if r.EndDate != 0 && r.EndDate < next.StartDate {
-		return nil, Errorf(CodeParamIllegal, "endDate: %d is before the pass's startDate %d", r.EndDate, next.StartDate)
+		return nil, Errorf(CodeParamIllegal, "endDate: %v is before the pass's startDate %v", Millis(r.EndDate), Millis(next.StartDate))
 	}
 	// Step 8: the state machine on the effective status (U7, U8).
 	current := next.EffectiveStatus(at)
@@ -299,7 +299,7 @@ func (r *UpdateRequest) Decide(next *Pass, t *Template, userID string, at time.T
 		return nil, Errorf(code, "status: pass %s is already USED; only CLOSED is accepted", next.ID)
 	case CodePassStatusIllegal:
 		if current == StatusExpired {
-			return nil, Errorf(code, "status: pass %s is EXPIRED (endDate %d has passed); only CLOSED is accepted", next.ID, next.EndDate)
+			return nil, Errorf(code, "status: pass %s is EXPIRED (endDate %v has passed); only CLOSED is accepted", next.ID, Millis(next.EndDate))
 		}
 		return nil, Errorf(code, "status: pass %s is %s and accepts no further change", next.ID, current)
 	default:
@@ -307,7 +307,7 @@ func (r *UpdateRequest) Decide(next *Pass, t *Template, userID string, at time.T
 	}
 	// Step 9: staleness (U3).
 	if update && r.BizDate != 0 && r.BizDate < next.LastBizDate {
-		return nil, Errorf(CodePassStatusIllegal, "stale update: bizDate %d is older than the last applied bizDate %d", r.BizDate, next.LastBizDate)
+		return nil, Errorf(CodePassStatusIllegal, "stale update: bizDate %v is older than the last applied bizDate %v", Millis(r.BizDate), Millis(next.LastBizDate))
 	}
 	// Step 10: apply.
 	merged, err := r.DataInfo.Merge(next.DataInfo)

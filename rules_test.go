@@ -168,7 +168,7 @@ func TestPlanCreate(t *testing.T) {
 		{"ErrTicketWithoutCode", body84Create, tplAir, map[string]string{"dataInfo": "", "codeInfo": ""}, CodeParamIllegal, "codeInfo is required for a TICKET pass"},
 		{"ErrCardWithoutCode", body81Create, tplMember, map[string]string{"codeInfo": ""}, CodeParamIllegal, "codeInfo is required: template temlate111001 shows a QRCODE"},
 		{"ErrEmptyCodeValue", body81Create, tplMember, map[string]string{"codeInfo": `{"$codemsg$":"x","$codevalue$":""}`}, CodeParamIllegal, "codeInfo.$codevalue$: must not be empty"},
-		{"ErrEndBeforeStart", body81Create, tplMember, map[string]string{"endDate": `1735689599999`}, CodeParamIllegal, "endDate: 1735689599999 is before startDate 1735689600000"},
+		{"ErrEndBeforeStart", body81Create, tplMember, map[string]string{"endDate": `1735689599999`}, CodeParamIllegal, "endDate: 1735689599999 (2024-12-31T23:59:59.999Z) is before startDate 1735689600000 (2025-01-01T00:00:00Z)"},
 		{"ErrDataInfoBeforeCodeInfo", body81Create, tplMember, map[string]string{"dataInfo": `{"$x_en_US$":1}`, "codeInfo": ""}, CodeParamIllegal, "placeholder x"},
 	}
 	for _, tt := range tests {
@@ -187,11 +187,12 @@ func TestCreatePlanCheckNew(t *testing.T) {
 	tests := []struct {
 		name string
 		end  string
+		iso  string // how the message shows end
 		code Code
 	}{
-		{"OKFuture", "1736035200001", ""},
-		{"ErrNow", "1736035200000", CodeParamIllegal},  // endDate must be later than now
-		{"ErrPast", "1735689600000", CodeParamIllegal}, // E31
+		{"OKFuture", "1736035200001", "", ""},
+		{"ErrNow", "1736035200000", "2025-01-05T00:00:00Z", CodeParamIllegal},  // endDate must be later than now
+		{"ErrPast", "1735689600000", "2025-01-01T00:00:00Z", CodeParamIllegal}, // E31
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,7 +204,7 @@ func TestCreatePlanCheckNew(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantErr(t, pl.CheckNew(testNow), tt.code, "endDate: "+tt.end+" is in the past")
+			wantErr(t, pl.CheckNew(testNow), tt.code, "endDate: "+tt.end+" ("+tt.iso+") is in the past")
 		})
 	}
 }
@@ -361,14 +362,14 @@ func TestDecide(t *testing.T) {
 		{name: "ErrCouponNoBizDate", tpl: tplGift, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_DATA_INFO","dataInfo":{"$balance_en_US$":"HKD 300"}}`, code: CodeParamIllegal, fragment: "bizDate is required for UPDATE on a COUPON pass"},                              // C2
 		{name: "ErrTicketNoDataInfo", tpl: tplTicket, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_PASS","bizDate":1735776000000,"codeInfo":{"$codemsg$":"2","$codevalue$":"2"}}`, code: CodeParamIllegal, fragment: "dataInfo is required for UPDATE on a TICKET pass"}, // T2
 		{name: "ErrValidityNoEndDate", tpl: tplMember, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","dataInfo":{"$points_zh_HK$":1}}`, code: CodeParamIllegal, fragment: "endDate is required with UPDATE_VALIDITY"},
-		{name: "ErrEndBeforeStart", tpl: tplAir, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_AIR_TICKET","bizDate":1735948800000,"dataInfo":{},"endDate":1735000000000}`, code: CodeParamIllegal, fragment: "endDate: 1735000000000 is before the pass's startDate 1735689600000"}, // F5
-		{name: "ErrExpiredUpdate", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`, code: CodePassStatusIllegal, fragment: "is EXPIRED"},                                      // E41, U7: no revival
+		{name: "ErrEndBeforeStart", tpl: tplAir, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_AIR_TICKET","bizDate":1735948800000,"dataInfo":{},"endDate":1735000000000}`, code: CodeParamIllegal, fragment: "endDate: 1735000000000 (2024-12-24T00:26:40Z) is before the pass's startDate 1735689600000 (2025-01-01T00:00:00Z)"}, // F5
+		{name: "ErrExpiredUpdate", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`, code: CodePassStatusIllegal, fragment: "is EXPIRED"},                                                                                    // E41, U7: no revival
 		{name: "ErrExpiredUsed", tpl: tplGift, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"USED"}`, code: CodePassStatusIllegal, fragment: "EXPIRED"},
 		{name: "ErrUsedRefund", tpl: tplGift, mutate: func(p *Pass) { p.Status = StatusUsed }, body: mem + `"status":"REFUND"}`, code: CodePassUsedOccupied, fragment: "already USED"}, // C8
 		{name: "ErrUsedUpdate", tpl: tplGift, mutate: func(p *Pass) { p.Status = StatusUsed }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_DATA_INFO","bizDate":1735862400000,"dataInfo":{"$balance_en_US$":"0"}}`, code: CodePassUsedOccupied},
 		{name: "ErrClosedUpdate", tpl: tplMember, mutate: func(p *Pass) { p.Status = StatusClosed }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_zh_HK$":1}}`, code: CodePassStatusIllegal, fragment: "is CLOSED and accepts no further change"}, // M12
 		{name: "ErrRefundClosed", tpl: tplGift, mutate: func(p *Pass) { p.Status = StatusRefund }, body: mem + `"status":"CLOSED"}`, code: CodePassStatusIllegal, fragment: "REFUND"},
-		{name: "ErrStale", tpl: tplGift, mutate: func(p *Pass) { p.LastBizDate = 1735776000000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_DATA_INFO","bizDate":1735689600000,"dataInfo":{"$balance_en_US$":"HKD 999"}}`, code: CodePassStatusIllegal, fragment: "stale update: bizDate 1735689600000 is older than the last applied bizDate 1735776000000"}, // C4
+		{name: "ErrStale", tpl: tplGift, mutate: func(p *Pass) { p.LastBizDate = 1735776000000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_DATA_INFO","bizDate":1735689600000,"dataInfo":{"$balance_en_US$":"HKD 999"}}`, code: CodePassStatusIllegal, fragment: "stale update: bizDate 1735689600000 (2025-01-01T00:00:00Z) is older than the last applied bizDate 1735776000000 (2025-01-02T00:00:00Z)"}, // C4
 		{name: "ErrStaleCardWithBizDate", tpl: tplMember, mutate: func(p *Pass) { p.LastBizDate = 1735776000000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","bizDate":1735689600000,"dataInfo":{"$points_zh_HK$":1}}`, code: CodePassStatusIllegal, fragment: "stale"},
 		{name: "ErrMergedTooManyKeys", tpl: &Template{Code: tplMember.Code, Type: TypeCard, Product: ProductMemberCard, Locales: []string{"en_US"}, Placeholders: append([]string{"points", "level"}, manyNames(250)...), CodeDisplay: CodeQR},
 			mutate: func(p *Pass) {

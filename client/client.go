@@ -37,6 +37,10 @@ const (
 
 // Defaults of [Config].
 const (
+	// DefaultRetries is the number of retries `ipass call` makes unless told
+	// otherwise. The zero Config makes none (one attempt), like
+	// `ipass call --retries 0`: set Config.Retries to DefaultRetries to get
+	// them.
 	DefaultRetries            = 3
 	DefaultRetryBackoff       = 200 * time.Millisecond
 	DefaultResponseTimeWindow = 5 * time.Minute
@@ -95,7 +99,8 @@ type Config struct {
 	// followed (the signature covers the path), whatever HTTPClient says.
 	HTTPClient *http.Client
 	// Retries is the number of extra attempts after a U result or a
-	// transport failure. 0 means DefaultRetries; negative disables retries.
+	// transport failure. 0 (or negative) means none: one attempt, as with
+	// `ipass call --retries 0`. [DefaultRetries] is what `ipass call` uses.
 	Retries int
 	// RetryBackoff is the first wait between attempts, doubled each time
 	// (with jitter) up to 5 s. 0 means DefaultRetryBackoff.
@@ -239,12 +244,9 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.enc = &e
 	}
-	switch {
-	case c.retries == 0:
-		c.retries = DefaultRetries
-	case c.retries < 0:
-		c.retries = 0
-	}
+	// 0 must mean what `ipass call --retries 0` means: no retries. A zero
+	// value that silently meant "some" surprised integrators who set 0.
+	c.retries = max(c.retries, 0)
 	if c.backoff <= 0 {
 		c.backoff = DefaultRetryBackoff
 	}

@@ -32,6 +32,10 @@
 // a retry cannot apply a change twice. The wait between attempts grows
 // exponentially with jitter and never outlives the context's deadline.
 //
+// The zero [Config] makes no retries (one attempt), exactly like
+// `ipass call --retries 0`; set Config.Retries to [DefaultRetries] (what
+// `ipass call` uses by default) or any other count to get them.
+//
 // A Client is safe for concurrent use; create one per configuration and
 // reuse it so that HTTP connections are reused.
 package client

@@ -49,7 +49,8 @@ func ExampleClient_UpdatePass() {
 		BaseURL:    serverURL,
 		ClientID:   "2110200000000044",
 		PrivateKey: readKey(filepath.Join("..", "tenants", "testdata", "keys", "client-0044-rsa-v1.pem")),
-		KeyVersion: 1, // Algorithm RSA256 follows from the key
+		KeyVersion: 1,                     // Algorithm RSA256 follows from the key
+		Retries:    client.DefaultRetries, // the zero value makes one attempt only
 		ServerPublicKeys: map[gateway.Algorithm]crypto.PublicKey{
 			gateway.RSA256: readPublicKey(filepath.Join("..", "gateway", "testdata", "keys", "server-rsa-sign.pub.pem")),
 		},

@@ -157,8 +157,8 @@ func exampleServer() (url string, k *keys, closeFn func()) {
 	}
 }
 
-// newClient returns an SDK client for clientA with RSA256 and fast retries;
-// edit adjusts the config first.
+// newClient returns an SDK client for clientA with RSA256 and DefaultRetries
+// fast retries; edit adjusts the config first.
 func newClient(tb testing.TB, url string, k *keys, edit func(*client.Config)) *client.Client {
 	tb.Helper()
 	cfg := client.Config{
@@ -167,6 +167,7 @@ func newClient(tb testing.TB, url string, k *keys, edit func(*client.Config)) *c
 		PrivateKey:       k.clientRSA,
 		KeyVersion:       1,
 		ServerPublicKeys: k.serverPublicKeys(),
+		Retries:          client.DefaultRetries,
 		RetryBackoff:     time.Millisecond,
 	}
 	if edit != nil {

@@ -163,8 +163,11 @@ func TestHostileResponses(t *testing.T) {
 		{name: "EncryptHeaderGarbage", reply: always(forged{extra: http.Header{"Encrypt": {"algorithm=DES"}}}),
 			check: client.CheckDecrypt, attempts: 1},
 		{name: "HTTP500SignedU", reply: always(forged{status: 500, body: resultBody("U", "UNKNOWN_EXCEPTION", "database unavailable")}),
-			code: ipass.CodeUnknownException, attempts: 4},
-		{name: "RetriesDisabled", reply: always(forged{status: 500, body: resultBody("U", "UNKNOWN_EXCEPTION", "x")}),
+			code: ipass.CodeUnknownException, attempts: client.DefaultRetries + 1},
+		// The zero value means no retries, like `ipass call --retries 0`.
+		{name: "ZeroRetriesOneAttempt", reply: always(forged{status: 500, body: resultBody("U", "UNKNOWN_EXCEPTION", "x")}),
+			edit: func(c *client.Config) { c.Retries = 0 }, code: ipass.CodeUnknownException, attempts: 1},
+		{name: "NegativeRetriesOneAttempt", reply: always(forged{status: 500, body: resultBody("U", "UNKNOWN_EXCEPTION", "x")}),
 			edit: func(c *client.Config) { c.Retries = -1 }, code: ipass.CodeUnknownException, attempts: 1},
 		{name: "UThenSuccess", reply: func(n int32) forged {
 			if n < 3 {
@@ -177,7 +180,7 @@ func TestHostileResponses(t *testing.T) {
 		{name: "BadSignatureNotRetried", reply: always(forged{status: 500, body: resultBody("U", "UNKNOWN_EXCEPTION", "x"), signer: k.clientRSA}),
 			check: client.CheckSignatureInvalid, attempts: 1},
 		{name: "UnsignedProxy503Retried", reply: always(forged{status: 503, body: "<html>busy</html>", noSignature: true, noResponseTime: true}),
-			check: client.CheckSignatureMissing, attempts: 4},
+			check: client.CheckSignatureMissing, attempts: client.DefaultRetries + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url, count := hostile(t, k, tc.reply)
@@ -232,7 +235,7 @@ func TestTransportFailures(t *testing.T) {
 		c := newClient(t, url, k, nil)
 		_, err := c.Call(context.Background(), client.OpQueryPass, []byte(`{}`))
 		var pe *client.ProtocolError
-		if !errors.As(err, &pe) || pe.Check != client.CheckTransport || pe.Attempts != 4 || pe.StatusCode != 0 {
+		if !errors.As(err, &pe) || pe.Check != client.CheckTransport || pe.Attempts != client.DefaultRetries+1 || pe.StatusCode != 0 {
 			t.Fatalf("Call = %v; want transport ProtocolError after 4 attempts", err)
 		}
 	})

@@ -186,8 +186,8 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	// (year 9999, epoch-ms near 2^63), and negating the minimum Duration overflows.
 	if at.Before(now.Add(-s.RequestTimeWindow)) || at.After(now.Add(s.RequestTimeWindow)) {
 		return ipass.Errorf(ipass.CodeRequestTimeExpired,
-			"Request-Time: %s is outside the accepted window of ±%s around server time %s%s",
-			truncate(requestTime, 64), s.RequestTimeWindow, gateway.FormatTime(now), epochSecondsHint(requestTime))
+			"Request-Time: %v is outside the accepted window of ±%s around server time %v%s",
+			requestTimeText(requestTime, at), s.RequestTimeWindow, ipass.Millis(now.UnixMilli()), ipass.EpochSecondsHint(requestTime))
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)

@@ -106,7 +106,7 @@ func testErrorCases(t *testing.T, open opener) {
 		{"E23 unknown user", req{path: pathOf("createPass"), body: createWith("userId", `"2160220000000000"`)}, ipass.CodeUserNotExist, "userId"},
 		{"E24 userId and openId disagree", req{path: pathOf("createPass"), body: createWith("openId", `"k29dh38fj2l0s9d8f7g6h5j4"`)}, ipass.CodeParamIllegal, "openId"},
 		{"E25 startDate text", req{path: pathOf("createPass"), body: createWith("startDate", `"2025-01-01 00:00:00"`)}, ipass.CodeParamIllegal, "startDate"},
-		{"E26 endDate seconds", req{path: pathOf("createPass"), body: createWith("endDate", `1735689600`)}, ipass.CodeParamIllegal, "endDate"},
+		{"E26 endDate seconds", req{path: pathOf("createPass"), body: createWith("endDate", `1735689600`)}, ipass.CodeParamIllegal, "endDate: must be epoch milliseconds with exactly 13 digits (got \"1735689600\"); it looks like Unix seconds"},
 		{"E27 undeclared locale", req{path: pathOf("createPass"), body: createWith("dataInfo", `{"$points_fr_FR$":1}`)}, ipass.CodeParamIllegal, "fr_FR"},
 		{"E28 bizSerialType", req{path: pathOf("createPass"), body: createWith("bizSerialType", `"IN_PLAT_FORM"`)}, ipass.CodeParamIllegal, "bizSerialType"},
 		{"E29 type differs from template", req{path: pathOf("createPass"), body: createWith("type", `"TICKET"`)}, ipass.CodeParamIllegal, "type"},

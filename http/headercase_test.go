@@ -148,9 +148,23 @@ func TestInvalidSignatureMessageNamesKeyAndContentHash(t *testing.T) {
 		}
 	}
 
-	// Unix seconds in Request-Time get a hint.
-	r = h.must(h.send(req{path: pathOf("queryPass"), body: body, requestTime: strconv.FormatInt(defaultNow.Unix(), 10)}), ipass.CodeRequestTimeExpired)
-	if !strings.Contains(r.message, "Unix seconds") {
-		t.Errorf("message %q lacks the seconds hint", r.message)
+	// Unix seconds in Request-Time get a hint, and both instants are shown
+	// as milliseconds with their ISO 8601 date (the seconds as a 1970 one).
+	secs := strconv.FormatInt(defaultNow.Unix(), 10)
+	r = h.must(h.send(req{path: pathOf("queryPass"), body: body, requestTime: secs}), ipass.CodeRequestTimeExpired)
+	for _, want := range []string{
+		"Request-Time: " + secs + " (" + time.UnixMilli(defaultNow.Unix()).UTC().Format(time.RFC3339Nano) + ") is outside",
+		"server time " + strconv.FormatInt(defaultNow.UnixMilli(), 10) + " (" + defaultNow.UTC().Format(time.RFC3339Nano) + ")",
+		"it looks like Unix seconds",
+	} {
+		if !strings.Contains(r.message, want) {
+			t.Errorf("message %q lacks %q", r.message, want)
+		}
+	}
+	// RFC 3339 is shown as sent.
+	old := "2020-01-02T03:04:05+08:00"
+	r = h.must(h.send(req{path: pathOf("queryPass"), body: body, requestTime: old}), ipass.CodeRequestTimeExpired)
+	if !strings.Contains(r.message, "Request-Time: "+old+" is outside") || strings.Contains(r.message, "Unix seconds") {
+		t.Errorf("message %q", r.message)
 	}
 }

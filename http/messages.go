@@ -4,6 +4,8 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
+	"time"
 
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/gateway"
@@ -21,16 +23,12 @@ func invalidSignature(alg gateway.Algorithm, version int, pub crypto.PublicKey, 
 		alg, version, gateway.Fingerprint(pub), len(content), hex.EncodeToString(sum[:]))
 }
 
-// epochSecondsHint explains the commonest Request-Time mistake: Unix
-// seconds where the protocol takes milliseconds (a 1970 instant).
-func epochSecondsHint(requestTime string) string {
-	if n := len(requestTime); n < 9 || n > 10 {
-		return ""
+// requestTimeText is Request-Time as a message shows it: epoch milliseconds
+// with their ISO 8601 date (a merchant sending 1970 should see it), RFC 3339
+// as sent.
+func requestTimeText(requestTime string, at time.Time) any {
+	if requestTime != "" && strings.Trim(requestTime, "0123456789") == "" {
+		return ipass.Millis(at.UnixMilli())
 	}
-	for _, c := range requestTime {
-		if c < '0' || c > '9' {
-			return ""
-		}
-	}
-	return "; it looks like Unix seconds: send milliseconds (or RFC 3339)"
+	return truncate(requestTime, 64)
 }

@@ -47,7 +47,7 @@ func TestErrorCases(t *testing.T) {
 			code: ipass.CodeParamIllegal, fragment: "userId and openId identify different users"},
 		{name: "E24UserIdAndOpenIdAgree", op: "create", body: replace(create81, `"userId":"2160220037090534"`, `"userId":"2160220037090534","openId":"fj398457jd8iue98d8w7w93j"`), same: "card"},
 		{name: "E25DateTimeString", op: "create", body: replace(create81, `"startDate":1735689600000`, `"startDate":"2025-01-01 00:00:00"`), code: ipass.CodeParamIllegal, fragment: "startDate"},
-		{name: "E26Seconds", op: "create", body: replace(create81, `"endDate":4102444800000`, `"endDate":1735689600`), code: ipass.CodeParamIllegal, fragment: "endDate"},
+		{name: "E26Seconds", op: "create", body: replace(create81, `"endDate":4102444800000`, `"endDate":1735689600`), code: ipass.CodeParamIllegal, fragment: "endDate: must be epoch milliseconds with exactly 13 digits (got \"1735689600\"); it looks like Unix seconds"},
 		{name: "E27UndeclaredLocale", op: "create", body: replace(create81, `"1111128828"`, `"E27"`, `"dataInfo":{"$points_zh_HK$":100,`, `"dataInfo":{"$points_fr_FR$":1,"$points_zh_HK$":100,`),
 			code: ipass.CodeParamIllegal, fragment: "dataInfo.$points_fr_FR$: locale fr_FR is not declared by template temlate111001"},
 		{name: "E28BizSerialType", op: "create", body: replace(create81, `"OUT_PLAT_FORM"`, `"IN_PLAT_FORM"`), code: ipass.CodeParamIllegal, fragment: "bizSerialType"},
@@ -57,7 +57,7 @@ func TestErrorCases(t *testing.T) {
 		{name: "E30DifferentEndDate", op: "create", body: replace(create81, `"endDate":4102444800000`, `"endDate":1893456000000`), code: ipass.CodeParamIllegal,
 			fragment: "bizSerialId 1111128828 is already used by pass {id:card} with a different endDate", check: unchanged},
 		{name: "E31EndDateInPast", op: "create", body: replace(create81, `"1111128828"`, `"E31"`, `"endDate":4102444800000`, `"endDate":1735689600000`),
-			code: ipass.CodeParamIllegal, fragment: "endDate: 1735689600000 is in the past"},
+			code: ipass.CodeParamIllegal, fragment: "endDate: 1735689600000 (2025-01-01T00:00:00Z) is in the past"},
 
 		{name: "E32NoPassId", op: "update", body: replace(seedCase1, `"passId":"{id:card}",`, ``), code: ipass.CodeParamIllegal, fragment: "passId is required"},
 		{name: "E33StatusDelete", op: "update", body: upd(`"status":"DELETE"`), code: ipass.CodeParamIllegal, fragment: "status"},

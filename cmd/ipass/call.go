@@ -260,9 +260,6 @@ func (o *callOptions) config(e *env) (client.Config, error) {
 		InsecureSkipVerify: o.insecure,
 		Retries:            o.retries,
 	}
-	if o.retries == 0 {
-		cfg.Retries = -1 // the SDK's 0 means its default
-	}
 	if o.caCert != "" {
 		pem, err := os.ReadFile(o.caCert)
 		if err != nil {

@@ -5,17 +5,21 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/client"
 	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/service"
+	"github.com/ipass-dev/ipass/sqlstore"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	"github.com/ipass-dev/ipass/tenants"
 )
@@ -36,6 +40,15 @@ var (
 // callServer runs the real ipass server over HTTP on a fresh SQLite
 // database with the spec fixtures, on the real clock.
 func callServer(t *testing.T) string {
+	t.Helper()
+	h, _ := callHandler(t)
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// callHandler is the handler of callServer and its database.
+func callHandler(t *testing.T) (http.Handler, *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db := sqlstoretest.OpenSQLite(t)
@@ -59,9 +72,7 @@ func callServer(t *testing.T) string {
 		Logger:            logger,
 		RequestTimeWindow: 5 * time.Minute,
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts.URL
+	return srv.Handler(), db
 }
 
 // writeBody writes a request body into the test's temp dir.
@@ -270,6 +281,45 @@ func TestCallUsage(t *testing.T) {
 			r := cliRun(t, "", environ, append([]string{"call"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || (tc.code != exitOK && r.stdout != "") {
 				t.Errorf("got %v; want exit %d and %q on stderr", r, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// TestCallRetries: --retries N makes N+1 attempts against a server that
+// answers U (its database is gone: a signed UNKNOWN_EXCEPTION, HTTP 500), and
+// --retries 0 makes exactly one, like the SDK's zero Config; the default is
+// client.DefaultRetries.
+func TestCallRetries(t *testing.T) {
+	h, db := callHandler(t)
+	var attempts atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	body := writeBody(t, "q.json", queryBody)
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  int32
+	}{
+		{"Zero", []string{"--retries", "0"}, 1},
+		{"Default", nil, client.DefaultRetries + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attempts.Store(0)
+			args := append([]string{"call", "queryPass", "--url", ts.URL, "--client-id", "2110200000000044", "--key", clientRSAKey,
+				"--server-public-key", serverRSAPub, body}, tc.flags...)
+			r := cliRun(t, "", nil, args...)
+			if r.code != exitFailure || !strings.Contains(r.stdout, "UNKNOWN_EXCEPTION") {
+				t.Fatalf("got %v; want exit %d with the U result", r, exitFailure)
+			}
+			if got := attempts.Load(); got != tc.want {
+				t.Errorf("the server saw %d attempts, want %d", got, tc.want)
 			}
 		})
 	}
