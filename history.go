@@ -42,27 +42,16 @@ func ParseHistoryRequest(b Body) (*HistoryRequest, error) {
 // count returns the positive integer field name (a JSON integer or a digit
 // string, like the timestamps), def when absent, null or "".
 func (b Body) count(name string, def, max int) (int, error) {
-	raw, ok := b.present(name)
+	text, ok, err := b.numberText(name, "a positive integer")
+	if err != nil {
+		return 0, err
+	}
 	if !ok {
 		return def, nil
 	}
-	var text string
-	switch k := jsonKind(raw); k {
-	case "number":
-		text = string(raw)
-	case "string":
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, Errorf(CodeParamIllegal, "%s: invalid string", name)
-		}
-		if text == "" {
-			return def, nil
-		}
-	default:
-		return 0, Errorf(CodeParamIllegal, "%s: must be a positive integer, not %s", name, article(k))
-	}
 	n, err := strconv.Atoi(text)
 	if err != nil || !allDigits(text) || n < 1 || n > max {
-		return 0, Errorf(CodeParamIllegal, "%s: must be an integer from 1 to %d (got %q)", name, max, clip(text, 32))
+		return 0, Errorf(CodeParamIllegal, "%s: must be an integer from 1 to %d (got %q)", Field(name), max, clip(text, 32))
 	}
 	return n, nil
 }

@@ -38,6 +38,10 @@ func TestParseHistoryRequest(t *testing.T) {
 			if !errors.As(err, &e) || e.Code != ipass.CodeParamIllegal || !strings.Contains(e.Message, tc.err) {
 				t.Errorf("%s: err %v, want PARAM_ILLEGAL naming %s", tc.body, err, tc.err)
 			}
+			// The answer to an encrypted request keeps field names only.
+			if !errors.As(ipass.Redacted(err), &e) || !strings.Contains(e.Message, tc.err) {
+				t.Errorf("%s: redacted %v, want it to still name %s", tc.body, ipass.Redacted(err), tc.err)
+			}
 			continue
 		}
 		if err != nil || r.FromVersion != tc.from || r.PageSize != tc.size {

@@ -86,25 +86,34 @@ func (b Body) enum(name string, allowed ...string) (string, error) {
 	return "", Errorf(CodeParamIllegal, "%s: %q is not one of %s", Field(name), clip(s, maxEnum), Field(strings.Join(allowed, ", ")))
 }
 
-// millis returns the timestamp field name (3.2), 0 when absent.
-func (b Body) millis(name string) (int64, error) {
+// numberText returns the text of field name when it is a JSON number or a
+// string (the timestamp fields, 3.2, and the counts of queryPassHistory take
+// either), and false when it is absent, null or "" (optional empty string =
+// absent, 3.1). Any other JSON kind is refused as "must be " + want.
+func (b Body) numberText(name, want string) (string, bool, error) {
 	raw, ok := b.present(name)
 	if !ok {
-		return 0, nil
+		return "", false, nil
 	}
-	var text string
 	switch k := jsonKind(raw); k {
 	case "number":
-		text = string(raw)
+		return string(raw), true, nil
 	case "string":
+		var text string
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, Errorf(CodeParamIllegal, "%s: invalid string", Field(name))
+			return "", false, Errorf(CodeParamIllegal, "%s: invalid string", Field(name))
 		}
-		if text == "" { // optional empty string = absent (3.1)
-			return 0, nil
-		}
+		return text, text != "", nil
 	default:
-		return 0, Errorf(CodeParamIllegal, "%s: must be epoch milliseconds as a JSON integer or digit string, not %s", Field(name), article(k))
+		return "", false, Errorf(CodeParamIllegal, "%s: must be %s, not %s", Field(name), want, article(k))
+	}
+}
+
+// millis returns the timestamp field name (3.2), 0 when absent.
+func (b Body) millis(name string) (int64, error) {
+	text, ok, err := b.numberText(name, "epoch milliseconds as a JSON integer or digit string")
+	if !ok || err != nil {
+		return 0, err
 	}
 	ms, ok := parseMillis(text)
 	if !ok {
