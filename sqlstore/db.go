@@ -149,23 +149,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	if !pending {
 		return nil
 	}
+	// Concurrent starts are serialised before this point: by goose's session
+	// lock on PostgreSQL, and by the init lock taken in openSQLite on SQLite.
 	results, err := p.Up(ctx)
-	for attempt := 1; err != nil && attempt < 20; attempt++ {
-		// SQLite has no migration lock: another process starting at the same
-		// moment may have applied the same migrations between HasPending and
-		// Up, so that ours failed on "table exists". If nothing is pending
-		// now, the database is where it should be; if the other process is
-		// still part way through the list, wait for it and try again.
-		pending, perr := p.HasPending(ctx)
-		if perr == nil && !pending {
-			db.logger.Info("migrations applied concurrently by another process", "engine", db.d.name, "err", err)
-			return nil
-		}
-		if serr := sleep(ctx, 50*time.Millisecond); serr != nil {
-			break
-		}
-		results, err = p.Up(ctx)
-	}
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", db.d.name, err)
 	}
