@@ -23,7 +23,7 @@ func TestRateLimitBurst(t *testing.T) {
 		burst    = 250
 		maxOver  = 20 // refill during a burst of up to 100 ms
 		maxBurst = 100 * time.Millisecond
-		attempts = 3
+		attempts = 5
 	)
 	for _, eng := range engines(t) {
 		t.Run(eng.name, func(t *testing.T) {
@@ -44,12 +44,16 @@ func TestRateLimitBurst(t *testing.T) {
 				{"two_processes", addrsOf(srvs)},
 			} {
 				t.Run(sc.name, func(t *testing.T) {
-					// A burst that was not one within 100 ms — the client could
-					// not write it that fast, or the servers, starved of CPU
-					// on an overloaded machine, took it in over longer (the
-					// bucket then rightly refills by when requests arrived) —
-					// does not test the bound; it is repeated, a bounded
-					// number of times.
+					// The bucket's documented accuracy is a bound in the burst's
+					// length: at most rate × (1 + t) accepted for a burst the
+					// servers took in over t seconds (the bucket rightly refills
+					// by when requests arrived). Every attempt is held to it.
+					// It says something only while that bound is below the
+					// burst — a limiter that let everything through must fail —
+					// so a burst the servers, starved of CPU on a loaded
+					// machine, took in too slowly for that is repeated, a
+					// bounded number of times; a burst within 100 ms is also
+					// held to the tight bound of the ipass-api.md example.
 					for attempt := 1; ; attempt++ {
 						since := time.Now()
 						got, spread := burstQueries(t, c, sc.addrs, query, burst)
@@ -62,22 +66,27 @@ func TestRateLimitBurst(t *testing.T) {
 						if seen != burst {
 							t.Fatalf("the servers logged %d of the %d burst requests", seen, burst)
 						}
-						// Whatever the burst's length, the bucket's documented
-						// accuracy holds: at most rate × (1 + t) over t seconds.
-						if n, most := got["SUCCESS"], limit+int(math.Ceil(limit*taken.Seconds())); n < limit || n > most {
+						n, most := got["SUCCESS"], limit+int(math.Ceil(limit*taken.Seconds()))
+						if n < limit || n > most {
 							t.Fatalf("%d accepted for a burst taken in within %v, want %d to %d", n, taken, limit, most)
 						}
-						if spread > maxBurst || taken > maxBurst {
+						if taken <= maxBurst {
+							if n > limit+maxOver {
+								t.Errorf("%d accepted, want %d to %d (burst taken in within %v)", n, limit, limit+maxOver, taken)
+							}
+							return
+						}
+						if most < burst {
 							if attempt < attempts {
 								continue
 							}
-							t.Fatalf("in each of %d bursts the client needed %v or the servers %v (> %v) for the burst; cannot judge the bound",
-								attempts, spread, taken, maxBurst)
+							t.Logf("no burst was taken in within %v; the last was held to its own bound of %d of %d", maxBurst, most, burst)
+							return
 						}
-						if n := got["SUCCESS"]; n < limit || n > limit+maxOver {
-							t.Errorf("%d accepted, want %d to %d (burst written within %v)", n, limit, limit+maxOver, spread)
+						if attempt == attempts {
+							t.Fatalf("in each of %d bursts the servers needed over %v (last %v, bound %d ≥ the burst of %d); cannot judge the bound",
+								attempts, time.Duration(float64(time.Second)*float64(burst-limit)/limit), taken, most, burst)
 						}
-						return
 					}
 				})
 			}
