@@ -6,9 +6,9 @@
 // the server's /metrics — the server's CPU and crypto time per request.
 //
 // Two rules keep the numbers honest, after wrk2:
-//   - Requests are signed before their turn comes, by a pool of signers that
-//     runs ahead of the senders (and, for bounded runs, before the clock
-//     starts), so the client's RSA signature is never inside a latency.
+//   - Requests are signed before the clock starts, by a pool of signers, so
+//     the client's RSA signature is never inside a latency nor, unless the
+//     run outlasts its stock, competing with the server for the machine.
 //   - In open loop a request's latency runs from the instant the schedule
 //     meant to send it, not from when a free connection got to it: a server
 //     that stalls is charged for the whole queue it caused (no coordinated
@@ -54,8 +54,9 @@ type Config struct {
 	Warmup      time.Duration // load applied before measuring starts
 
 	// Presign is how many requests are signed before the clock starts (0:
-	// enough for the whole run, up to 20000); signing continues during the
-	// run to keep that many ready.
+	// enough for the whole run, at most 20000; a closed loop's pace is
+	// taken as at most 1000 requests a second). During the run the signers
+	// only top the queue up when fewer than 2×Concurrency are left.
 	Presign int
 
 	MetricsURL string        // the server's /metrics; "" skips the server-side figures
@@ -113,37 +114,57 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		bodies.passIDs = ids
 	}
 
-	// Signers run ahead of the senders, filling a queue of ready requests.
-	want := cfg.expected()
+	// Signers fill a queue of ready requests before the clock starts. From
+	// then on they only top it up when it runs low, so that the bench's own
+	// RSA signatures share the machine with the server under test only if
+	// the run outlasts its stock; the report counts those it had to make.
 	presign := cfg.Presign
 	if presign <= 0 {
-		presign = min(want, 20000)
+		// A closed loop may take up to Concurrency requests more than it
+		// sends as it ends, and a queue under 2×Concurrency is topped up: a
+		// stock with that margin lasts the whole run.
+		presign = min(cfg.expected()+3*cfg.Concurrency, 20000)
 	}
-	ready := make(chan job, max(presign, 2*cfg.Concurrency))
+	q := &queue{ready: make(chan job, max(presign, 2*cfg.Concurrency)), low: make(chan struct{}, 1)}
+	q.lowWater = min(2*cfg.Concurrency, cap(q.ready))
 	signCtx, stopSigning := context.WithCancel(ctx)
 	defer stopSigning()
 	var seq atomic.Int64
+	var measureFrom atomic.Pointer[time.Time] // set once the clock has started
+	var signedMeasuring atomic.Int64
 	var signers sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		signers.Add(1)
 		go func() {
 			defer signers.Done()
 			for signCtx.Err() == nil {
+				if measureFrom.Load() != nil && len(q.ready) >= q.lowWater {
+					select {
+					case <-q.low:
+					case <-signCtx.Done():
+						return
+					}
+					continue
+				}
+				if from := measureFrom.Load(); from != nil && !now().Before(*from) {
+					signedMeasuring.Add(1) // counted as begun: one begun before may end after
+				}
 				op, body := bodies.next(int(seq.Add(1)))
 				p, err := cfg.Client.Prepare(signCtx, op, body)
 				select {
-				case ready <- job{prepared: p, err: err}:
+				case q.ready <- job{prepared: p, err: err}:
 				case <-signCtx.Done():
 					return
 				}
 			}
 		}()
 	}
-	for len(ready) < min(presign, cap(ready)) && ctx.Err() == nil {
+	for len(q.ready) < min(presign, cap(q.ready)) && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
 
 	rec := newRecorder(now(), cfg.Warmup, cfg.Interval)
+	measureFrom.Store(&rec.measureFrom)
 	// The server's counters are read as measuring begins, after the warm-up.
 	var before *scrapeResult
 	scraped := make(chan struct{})
@@ -164,9 +185,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		go rec.progress(cfg.Progress, progressDone)
 	}
 	if cfg.Rate > 0 {
-		openLoop(ctx, &cfg, rec, ready, now)
+		openLoop(ctx, &cfg, rec, q, now)
 	} else {
-		closedLoop(ctx, &cfg, rec, ready, now, scraped)
+		closedLoop(ctx, &cfg, rec, q, now, scraped)
 	}
 	stopSigning()
 	if progressDone != nil {
@@ -177,34 +198,40 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Nothing is left in flight here, so the server's counters are final.
 	after, scrapeErr := scrape(ctx, cfg.MetricsURL)
 	rep := rec.report(&cfg)
+	rep.Presigned = presign
+	rep.SignedWhileMeasuring = int(signedMeasuring.Load())
 	rep.addServer(before, after, scrapeErr, cfg.MetricsURL)
 	signers.Wait()
 	return rep, nil
 }
 
-// expected is about how many requests the whole run will send.
+// expected is about how many requests the whole run will send. A closed
+// loop's pace is unknown beforehand: it is taken as at most maxPace.
 func (c *Config) expected() int {
-	if c.Requests > 0 {
+	const maxPace = 1000 // requests a second
+	switch {
+	case c.Rate > 0 && c.Requests > 0:
 		return c.Requests + int(c.Rate*c.Warmup.Seconds())
-	}
-	if c.Rate > 0 {
+	case c.Rate > 0:
 		return int(c.Rate * (c.Warmup + c.Duration).Seconds())
+	case c.Requests > 0:
+		return c.Requests + int(maxPace*c.Warmup.Seconds())
 	}
-	return 2000 // closed loop, unknown pace: a few seconds' worth
+	return int(maxPace * (c.Warmup + c.Duration).Seconds())
 }
 
 // closedLoop keeps Concurrency requests in flight. Measured requests wait
 // for the server's counters to be read (scraped closes), so the server's
 // figures cover them and, give or take the warm-up requests in flight at
 // that moment, nothing else.
-func closedLoop(ctx context.Context, cfg *Config, rec *recorder, ready <-chan job, now func() time.Time, scraped <-chan struct{}) {
+func closedLoop(ctx context.Context, cfg *Config, rec *recorder, q *queue, now func() time.Time, scraped <-chan struct{}) {
 	end := rec.measureFrom.Add(cfg.Duration)
 	var measured atomic.Int64
 	workers(ctx, cfg.Concurrency, func() bool {
 		if cfg.Duration > 0 && !now().Before(end) {
 			return false
 		}
-		j, ok := take(ctx, ready)
+		j, ok := q.take(ctx)
 		if !ok {
 			return false
 		}
@@ -229,7 +256,7 @@ func closedLoop(ctx context.Context, cfg *Config, rec *recorder, ready <-chan jo
 // openLoop sends request i at start + i/Rate over Concurrency connections.
 // A request that finds every connection busy waits, and that wait is part
 // of its latency, measured from its intended send time.
-func openLoop(ctx context.Context, cfg *Config, rec *recorder, ready <-chan job, now func() time.Time) {
+func openLoop(ctx context.Context, cfg *Config, rec *recorder, q *queue, now func() time.Time) {
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	warmupN := int64(cfg.Warmup / interval)
 	var next atomic.Int64
@@ -251,7 +278,7 @@ func openLoop(ctx context.Context, cfg *Config, rec *recorder, ready <-chan job,
 				return false
 			}
 		}
-		j, ok := take(ctx, ready)
+		j, ok := q.take(ctx)
 		if !ok {
 			return false
 		}
@@ -275,10 +302,23 @@ func workers(ctx context.Context, n int, step func() bool) {
 	wg.Wait()
 }
 
+// queue holds the signed requests waiting for their turn.
+type queue struct {
+	ready    chan job
+	low      chan struct{} // a signer may top up: fewer than lowWater are ready
+	lowWater int
+}
+
 // take waits for the next signed request; false when ctx ends first.
-func take(ctx context.Context, ready <-chan job) (job, bool) {
+func (q *queue) take(ctx context.Context) (job, bool) {
 	select {
-	case j := <-ready:
+	case j := <-q.ready:
+		if len(q.ready) < q.lowWater {
+			select {
+			case q.low <- struct{}{}:
+			default:
+			}
+		}
 		return j, true
 	case <-ctx.Done():
 		return job{}, false

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -298,5 +299,51 @@ func TestOpenLoopChargesTheQueue(t *testing.T) {
 	if closed.LatencyMS.Max < 900 || closed.LatencyMS.P90 > 300 {
 		t.Errorf("closed loop: p90 %.1f ms, max %.1f ms; want one slow request (max ≥ 900) and a fast p90",
 			closed.LatencyMS.P90, closed.LatencyMS.Max)
+	}
+}
+
+// The bench's own RSA signatures stay out of the measured run while its
+// stock lasts. With too small a stock the queue is topped up as it runs low,
+// the run still completes, and the report counts the requests signed while
+// measuring.
+func TestSigningStaysOutOfTheRun(t *testing.T) {
+	const requests = 150
+	for _, tc := range []struct {
+		name    string
+		presign int
+	}{
+		{"stock for the whole run", 0},
+		{"stock of 10", 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStub(t)
+			cfg := s.config(t)
+			cfg.Requests, cfg.Warmup, cfg.Presign, cfg.MetricsURL = requests, 0, tc.presign, ""
+			rep, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Requests != requests {
+				t.Fatalf("%d requests measured, want %d", rep.Requests, requests)
+			}
+			if tc.presign == 0 {
+				if rep.SignedWhileMeasuring != 0 || rep.Presigned < requests {
+					t.Errorf("%d signed beforehand and %d while measuring; want the whole run signed beforehand",
+						rep.Presigned, rep.SignedWhileMeasuring)
+				}
+				return
+			}
+			// All but the stock and one request per signer (blocked on the
+			// full queue, or signing, as the clock started) were signed while
+			// measuring.
+			if least := requests - tc.presign - runtime.GOMAXPROCS(0); rep.SignedWhileMeasuring < least {
+				t.Errorf("%d signed while measuring, want at least %d", rep.SignedWhileMeasuring, least)
+			}
+			var out strings.Builder
+			rep.Print(&out)
+			if !strings.Contains(out.String(), fmt.Sprintf("signed %d requests while measuring", rep.SignedWhileMeasuring)) {
+				t.Errorf("the report does not say how many were signed while measuring:\n%s", out.String())
+			}
+		})
 	}
 }

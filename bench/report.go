@@ -19,6 +19,9 @@ type Report struct {
 	LatencyMS     Latency        `json:"latency_ms"`
 	Results       map[string]int `json:"results"` // result code (or ERROR:<check>) → count
 
+	Presigned            int `json:"presigned"`              // requests signed before the clock started
+	SignedWhileMeasuring int `json:"signed_while_measuring"` // requests the bench had to sign while measuring
+
 	// From the server's /metrics, differences over the measured run.
 	ServerRequests        *float64           `json:"server_requests"`           // API requests the server counted
 	ServerCPUMsPerRequest *float64           `json:"server_cpu_ms_per_request"` // process CPU (user+system)
@@ -121,6 +124,10 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, " %s %d", c, r.Results[c])
 	}
 	fmt.Fprintln(w)
+	if r.SignedWhileMeasuring > 0 {
+		fmt.Fprintf(w, "  bench        signed %d requests while measuring (%d were signed beforehand): its RSA work shared the machine; raise --presign\n",
+			r.SignedWhileMeasuring, r.Presigned)
+	}
 	switch {
 	case r.ServerMetricsError != "":
 		fmt.Fprintf(w, "  server       (no figures: %s)\n", r.ServerMetricsError)

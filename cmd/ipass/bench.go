@@ -29,8 +29,10 @@ percentiles (HDR histogram), every result code and, from the server's
 Closed loop (default): --concurrency requests in flight. Open loop: --rate R
 sends R requests a second on a fixed schedule over --concurrency connections,
 and latency is measured from each request's intended send time, so a stalled
-server is charged for the queue it causes. Requests are signed ahead by a pool
-of signers (before the clock starts for bounded runs), never inside a latency.
+server is charged for the queue it causes. Requests are signed before the clock
+starts (--presign; a closed loop's stock is sized for up to 1000 req/s) and
+topped up only when the stock runs low, never inside a latency; the report says
+how many the bench had to sign while measuring.
 
 Example, against the demo server of the quickstart:
   ipass bench --client-id 2110200000000044 --key ipass-data/demo-client.pem \
@@ -52,7 +54,7 @@ type benchOptions struct {
 	requests    int           // default 0 (use --duration)
 	passes      int           // default 16
 	warmup      time.Duration // default 2s
-	presign     int           // default 0 (as needed, up to 20000)
+	presign     int           // default 0 (the whole run, up to 20000)
 	metricsURL  string        // default URL/metrics; "off" to skip
 	jsonFile    string
 	plotFile    string
@@ -79,7 +81,7 @@ func (o *benchOptions) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.requests, "requests", 0, "how many requests to measure")
 	fs.IntVar(&o.passes, "passes", 16, "passes created first; update and query spread over them")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "load applied before measuring")
-	fs.IntVar(&o.presign, "presign", 0, "requests signed before the clock starts (default: the whole run, up to 20000)")
+	fs.IntVar(&o.presign, "presign", 0, "requests signed before the clock starts (default: the whole run, a closed loop taken at up to 1000 req/s, at most 20000)")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "the server's Prometheus `URL` (default: --url + /metrics; \"off\" skips it)")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the report as JSON to `FILE`")
 	fs.StringVar(&o.plotFile, "plot", "", "write throughput and latency percentiles over time as SVG to `FILE`")
