@@ -231,11 +231,11 @@ C=$CLIENTS
 	echo
 	echo "### All runs"
 	echo
-	echo "| run | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU ms/req | crypto ms/req | crypto bound req/s | results |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| run | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU ms/req | crypto ms/req | crypto bound req/s | results | signed by the bench while measuring |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for f in "$OUT"/*.json; do
 		n=$(basename "$f" .json)
-		echo "| [$n](docs/bench/$n.svg) | $(j "$n" .throughput_rps %.0f) | $(j "$n" .latency_ms.p50) | $(j "$n" .latency_ms.p90) | $(j "$n" .latency_ms.p99) | $(j "$n" .latency_ms.p999) | $(j "$n" .server_cpu_ms_per_request %.3f) | $(j "$n" .crypto_ms_per_request %.3f) | $(j "$n" .crypto_bound_rps %.0f) | $(jq -r '.results | to_entries | map("\(.key) \(.value)") | join(", ")' "$f") |"
+		echo "| [$n](docs/bench/$n.svg) | $(j "$n" .throughput_rps %.0f) | $(j "$n" .latency_ms.p50) | $(j "$n" .latency_ms.p90) | $(j "$n" .latency_ms.p99) | $(j "$n" .latency_ms.p999) | $(j "$n" .server_cpu_ms_per_request %.3f) | $(j "$n" .crypto_ms_per_request %.3f) | $(j "$n" .crypto_bound_rps %.0f) | $(jq -r '.results | to_entries | map("\(.key) \(.value)") | join(", ")' "$f") | $(j "$n" .signed_while_measuring %d) |"
 	done
 	echo
 	echo "Crypto time per request by operation (SQLite, $C clients): $(jq -r '.crypto_ms_by_op // {} | to_entries | map("\(.key) \(.value * 1000 | floor / 1000) ms") | join(", ")' "$OUT/sqlite-c$C.json")"
