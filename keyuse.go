@@ -11,7 +11,7 @@ import (
 //
 // The Encrypt header is not signed, so without this client B could re-sign
 // client A's captured ciphertext and symmetricKey as its own request and
-// have the server decrypt A's body for B (ipass-api.md 2.6 leaves the
+// have the server decrypt A's body for B (the Encrypt header of docs/api.md, "Encryption", leaves the
 // header unsigned; this closes the gap on the receiving side).
 type WrappedKeyStore interface {
 	// RecordWrappedKey stores digest (SHA-256 of the wrapped key bytes) for

@@ -6,7 +6,7 @@ import (
 )
 
 // PassType is the kind of pass; it decides which statuses updatePass accepts
-// (ipass-api.md 3.4).
+// (docs/api.md, "Pass types, products and update kinds").
 type PassType string
 
 // The pass types.

@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-// Code is a resultCode of the wire API (ipass-api.md section 7.2).
+// Code is a resultCode of the wire API (docs/api.md, "Result codes").
 type Code string
 
 // The result codes. Their resultStatus and HTTP status come from [Code.Status]

@@ -5,7 +5,7 @@ import "context"
 // PassService runs the operations on an authenticated request body
 // (plaintext JSON, after any decryption). It performs the body checks of the
 // gateway (G13 JSON shape, G14 merchant ownership) and then the business rules
-// of ipass-api.md sections 4–6.
+// of docs/api.md (createPass, updatePass, queryPass).
 //
 // Errors are *Error with the result code and a message naming the field;
 // any other error is internal (UNKNOWN_EXCEPTION) and nothing was changed.

@@ -6,7 +6,7 @@ import "time"
 // section 8 minus 24 h, before every endDate used as "future".
 var testNow = time.Date(2025, 1, 5, 0, 0, 0, 0, time.UTC)
 
-// Sample bodies and templates of ipass-api.md section 8, shared by the
+// Sample bodies and templates of docs/api.md, "Worked examples", shared by the
 // table tests and used as fuzz seeds.
 
 const (

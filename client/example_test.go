@@ -41,7 +41,7 @@ func readPublicKey(path string) crypto.PublicKey {
 
 // A merchant issues a membership card, adds points to it, and reads it back.
 func ExampleClient_UpdatePass() {
-	// An ipass server on loopback with the fixtures of ipass-api.md section 8.
+	// An ipass server on loopback with the fixtures of docs/api.md, "Worked examples".
 	serverURL, _, stop := exampleServer()
 	defer stop()
 

@@ -23,7 +23,7 @@ import (
 	"github.com/ipass-dev/ipass/tenants"
 )
 
-// Fixture identities of ipass-api.md section 8 (tenants/testdata/spec-fixtures.yaml).
+// Fixture identities of docs/api.md, "Worked examples" (tenants/testdata/spec-fixtures.yaml).
 const (
 	clientA    = "2110200000000044" // RSA256 key 1 and ECC224 key 1; owns merchantA
 	merchantA  = "2160120036095023"

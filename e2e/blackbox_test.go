@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Fixture identifiers (tenants/testdata/spec-fixtures.yaml, ipass-api.md 8).
+// Fixture identifiers (tenants/testdata/spec-fixtures.yaml, docs/api.md, "Worked examples").
 const (
 	merchant44   = "2160120036095023" // owned by client 2110200000000044
 	merchant55   = "2160400000000022" // owned by client 2110200000000055
@@ -23,7 +23,7 @@ const (
 	memberSerial = "1111128828"
 )
 
-// createMember is the createPass body of ipass-api.md 8.1, byte for byte.
+// createMember is the createPass body of docs/api.md, "A complete exchange", byte for byte.
 const createMember = `{"merchantId":"2160120036095023","userId":"2160220037090534","templateCode":"temlate111001","bizSerialId":"1111128828","bizSerialType":"OUT_PLAT_FORM","startDate":1735689600000,"endDate":4102444800000,"bizCreate":1735689600000,"type":"CARD","product":"MEMBER_CARD","codeInfo":{"$codemsg$":"81399940","$codevalue$":"81399940"},"dataInfo":{"$points_zh_HK$":100,"$points_en_US$":100,"$level_zh_HK$":"銀卡","$level_en_US$":"Silver Card"}}`
 
 // createGift is the COUPON / GIFT_CARD create of 8.3 (nested dataInfo).

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCluster runs two `ipass serve` processes on one database, per engine,
-// and checks product.md 3–4 across them: concurrent requests on one pass
+// and checks the storage guarantees of docs/operating.md across them: concurrent requests on one pass
 // serialise, no merge is lost, a retried create never makes a second pass,
 // and a replay is caught by a process that never saw the original.
 func TestCluster(t *testing.T) {

@@ -4,7 +4,7 @@
 // The black-box test (blackbox_test.go) talks to it over raw HTTP/1.1 and does
 // every signature, verification, encryption and decryption with the `openssl`
 // command line, never with this module's gateway or client packages, so it
-// checks the wire contract of ipass-api.md independently of the
+// checks the wire contract of docs/api.md independently of the
 // implementation it tests.
 //
 // The multi-process, outage, kill -9, rate-limit, shutdown and load tests

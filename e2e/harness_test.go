@@ -26,7 +26,7 @@ import (
 	"github.com/ipass-dev/ipass/internal/browsertest"
 )
 
-// apiPrefix is the common path of the three endpoints (ipass-api.md section 1).
+// apiPrefix is the common path of the three endpoints (docs/api.md, "Endpoints").
 const apiPrefix = "/api/open/alipay/v1/ipass/pass/manage/"
 
 var (
@@ -613,7 +613,7 @@ var (
 	tracerRE       = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-// httpStatus is the HTTP status of each result code (ipass-api.md 7.2).
+// httpStatus is the HTTP status of each result code (docs/api.md, "Result codes").
 func httpStatus(code string) int {
 	switch code {
 	case "UNKNOWN_EXCEPTION":
@@ -642,7 +642,7 @@ func resultStatus(code string) string {
 	return "F"
 }
 
-// parseParams parses a Signature or Encrypt header value (ipass-api.md 2.4).
+// parseParams parses a Signature or Encrypt header value (docs/api.md, "Request headers").
 func parseParams(v string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, item := range strings.Split(v, ",") {

@@ -8,7 +8,7 @@ import (
 
 // TestKillNineUnderLoad SIGKILLs a server in the middle of a write load, per
 // engine, and restarts it on the same data dir and database: every change
-// acknowledged with SUCCESS must be there (product.md 4: SUCCESS means
+// acknowledged with SUCCESS must be there (README, "Behaviour worth knowing": SUCCESS means
 // committed) and the database must pass its integrity check.
 func TestKillNineUnderLoad(t *testing.T) {
 	for _, eng := range engines(t) {

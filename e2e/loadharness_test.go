@@ -38,7 +38,7 @@ const (
 	client44ID  = "2110200000000044"
 	client55ID  = "2110200000000055"
 	wideTmpl    = "tmpl-200" // CARD with 200 placeholders in one locale (see writeTenants)
-	wideTmplMax = 200        // dataInfo may hold at most 200 keys (ipass-api.md 3.3)
+	wideTmplMax = 200        // dataInfo may hold at most 200 keys (docs/api.md, "Limits")
 	rateTmpl55  = "tmpl-other-card"
 )
 
@@ -404,7 +404,7 @@ func (c *apiClient) call(t testing.TB, addr, op, body, code string) *apiResp {
 	return c.mustSend(t, addr, c.mustSign(t, op, body), code)
 }
 
-// check applies ipass-api.md 2.8 and 7 to a response: one Signature and
+// check applies docs/api.md, "Response headers" and "Results", to a response: one Signature and
 // Response-Time, Client-Id echoed, a unique Tracer-Id, a signature that
 // verifies with the server's RSA key version 1 over the rebuilt content, and
 // a result envelope whose code, status letter and HTTP status agree (and, on

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// TestRateLimitBurst checks ipass-api.md 2.9: a client with rateLimit 200
+// TestRateLimitBurst checks docs/api.md, "Replay protection and rate limit": a client with rateLimit 200
 // and a full bucket that bursts 250 verified requests gets 200 accepted (up
 // to 220: 100 ms of refill) and the rest HTTP 429 REQUEST_TRAFFIC_EXCEED_LIMIT
 // with Retry-After, whether one process or two share the burst.
@@ -53,7 +53,7 @@ func TestRateLimitBurst(t *testing.T) {
 					// so a burst the servers, starved of CPU on a loaded
 					// machine, took in too slowly for that is repeated, a
 					// bounded number of times; a burst within 100 ms is also
-					// held to the tight bound of the ipass-api.md example.
+					// held to the tight bound of the example above.
 					for attempt := 1; ; attempt++ {
 						since := time.Now()
 						got, spread := burstQueries(t, c, sc.addrs, query, burst)

@@ -13,7 +13,7 @@ import (
 	"github.com/ipass-dev/ipass/gateway"
 )
 
-// errorCase is one row of ipass-api.md 8.7: an otherwise valid request with
+// errorCase is one row of docs/api.md, "Error cases": an otherwise valid request with
 // one defect, the expected code, and (optionally) words the message must
 // contain so the offending field is named.
 type errorCase struct {

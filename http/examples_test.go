@@ -93,7 +93,7 @@ func dataString(p *ipass.PassView) string {
 	return string(b)
 }
 
-// createBody8_1 is the createPass of ipass-api.md 8.1, byte for byte.
+// createBody8_1 is the createPass of docs/api.md, "A complete exchange", byte for byte.
 const createBody8_1 = `{"merchantId":"2160120036095023","userId":"2160220037090534","templateCode":"temlate111001","bizSerialId":"1111128828","bizSerialType":"OUT_PLAT_FORM","startDate":1735689600000,"endDate":4102444800000,"bizCreate":1735689600000,"type":"CARD","product":"MEMBER_CARD","codeInfo":{"$codemsg$":"81399940","$codevalue$":"81399940"},"dataInfo":{"$points_zh_HK$":100,"$points_en_US$":100,"$level_zh_HK$":"銀卡","$level_en_US$":"Silver Card"}}`
 
 func createMember(t *testing.T, h *harness) string {

@@ -26,7 +26,7 @@ import (
 	"github.com/ipass-dev/ipass/tenants"
 )
 
-// Fixture identities of ipass-api.md section 8 (tenants/testdata/spec-fixtures.yaml).
+// Fixture identities of docs/api.md, "Worked examples" (tenants/testdata/spec-fixtures.yaml).
 const (
 	clientA    = "2110200000000044" // owns merchantA
 	clientB    = "2110200000000055" // owns merchantB

@@ -101,7 +101,9 @@ func (c cell) String() string {
 }
 
 // expect is the oracle: the code client A must get for c, following the
-// processing orders of ipass-api.md 2.10 (G14), 4.3, 5.5, 6.1 and U10.
+// processing orders of docs/api.md, "Processing order" (G14 and the order
+// of each operation), and updatePass's rule that the pass belongs to the
+// merchant and the user.
 func expect(c cell) ipass.Code {
 	if c.m != "A1" && c.m != "A2" {
 		return ipass.CodeAccessDenied // B1 and ZZ alike

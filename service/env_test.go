@@ -15,7 +15,7 @@ import (
 	"github.com/ipass-dev/ipass/sqlstore"
 )
 
-// Fixtures of ipass-api.md section 8.
+// Fixtures of docs/api.md, "Worked examples".
 const (
 	client44    = "2110200000000044"
 	client55    = "2110200000000055"

@@ -1,6 +1,6 @@
 // Package service runs createPass, updatePass and queryPass: the body checks
 // the gateway leaves to the business layer (G13 strict JSON, G14 merchant
-// ownership) and the processing orders of ipass-api.md 4.3, 5.5 and 6.1,
+// ownership) and the processing orders of docs/api.md, "Processing order",
 // against the root storage interfaces. The rules themselves are pure
 // functions of package ipass; this package adds only the lookups and the
 // transactions around them.

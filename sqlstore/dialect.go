@@ -176,7 +176,7 @@ func openSQLite(ctx context.Context, path string) (d dialect, r, w *sql.DB, err 
 	// journal_mode(WAL) is not in the DSN: see setWAL.
 	wq.Add("_pragma", "foreign_keys(1)")
 	// FULL: with WAL, NORMAL may lose the last commits on power loss, and a
-	// SUCCESS response promises the change is durable (product.md 4).
+	// SUCCESS response promises the change is durable (README, "Behaviour worth knowing").
 	wq.Add("_pragma", "synchronous(FULL)")
 	// Every read-write transaction takes the write lock at BEGIN, so a
 	// transaction that read a pass can always write it: no lock upgrade, no

@@ -20,7 +20,7 @@ func marshalJSON(v any) (string, error) {
 // encodeDataInfo writes d as a JSON object whose values are the exact bytes
 // of each json.RawMessage. json.Marshal would compact every value and, by
 // default, escape <, > and &; the spec promises values verbatim
-// (ipass-api.md 3.6), so the object is assembled by hand. Keys are sorted so
+// (docs/api.md, "dataInfo"), so the object is assembled by hand. Keys are sorted so
 // the same map always gives the same text. A nil map is stored as {}.
 func encodeDataInfo(d ipass.DataInfo) (string, error) {
 	keys := make([]string, 0, len(d))

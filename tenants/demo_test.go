@@ -81,7 +81,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("%s does not hold the private key's public half", info.PublicKeyB64File)
 	}
 
-	// product.md section 1 and the fixtures of ipass-api.md section 8.
+	// the README quickstart and the fixtures of docs/api.md, "Worked examples".
 	c := ten.Clients[0]
 	if c.ID != "2110200000000044" || c.Name != "Demo merchant back end" || c.RateLimit != 200 || len(c.Keys) != 1 {
 		t.Errorf("client %+v", c)

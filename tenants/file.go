@@ -19,7 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The file's shape. Field names are the contract of product.md section 2;
+// The file's shape. Field names are the contract of docs/tenants-file.md;
 // decoding is strict, so a misspelt field is an error rather than a silently
 // missing value.
 type document struct {

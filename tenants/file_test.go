@@ -53,7 +53,7 @@ func TestLoadFixtures(t *testing.T) {
 	if !reflect.DeepEqual(got.Merchants, wantMerchants) {
 		t.Errorf("merchants:\n got %+v\nwant %+v", got.Merchants, wantMerchants)
 	}
-	// The table of ipass-api.md section 8, plus our two extra templates.
+	// The fixtures of docs/api.md, "Worked examples", plus our two extra templates.
 	type row struct {
 		code, merchant string
 		typ            ipass.PassType
@@ -120,7 +120,7 @@ func TestMarshalFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(out)
-	// The names and shapes of product.md section 2: ids quoted (they are
+	// The names and shapes of docs/tenants-file.md: ids quoted (they are
 	// digits, and must stay strings), keys inline as PEM, defaults written.
 	for _, want := range []string{
 		"clients:\n  - clientId: \"2110200000000044\"\n    name: Demo merchant back end\n    rateLimit: 200\n    keys:\n      - keyVersion: 1\n        algorithm: RSA256\n        publicKey: |\n          -----BEGIN PUBLIC KEY-----\n",

@@ -14,7 +14,7 @@ import (
 	"github.com/ipass-dev/ipass/gateway"
 )
 
-// Identifier limits of ipass-api.md 3.3. A longer id could be provisioned but
+// Identifier limits of docs/api.md, "Limits". A longer id could be provisioned but
 // never named in a request, so the file is the place to refuse it.
 const (
 	maxClientID     = 64
@@ -250,7 +250,7 @@ func (v *validator) keyText(ke string, src keySource, k ipass.ClientKey, okAlg b
 		v.add(field, "%sis empty", prefix)
 		return
 	}
-	// ParsePublicKey also enforces the sizes and curves of ipass-api.md 2.4
+	// ParsePublicKey also enforces the sizes and curves of docs/api.md, "Request headers"
 	// (RSA 2048–4096 bits, ECDSA P-224 only).
 	pub, err := gateway.ParsePublicKey([]byte(k.PublicKey))
 	if err != nil {

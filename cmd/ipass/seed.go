@@ -173,7 +173,7 @@ func (g *seedGen) batch(from, to int) (seedBatch, error) {
 	return b, nil
 }
 
-// pass runs the createPass rules (ipass-api.md 4.3 steps 1, 2, 4, 5, 7 and
+// pass runs the createPass rules (docs/api.md, "Processing order", createPass steps 1, 2, 4, 5, 7 and
 // 8) on a generated body; the tenants were checked once by seed.
 func (g *seedGen) pass(n int, now time.Time) (*ipass.Pass, *ipass.PassVersion, error) {
 	serial := "seed-" + g.run + "-" + strconv.Itoa(n)
