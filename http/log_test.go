@@ -30,7 +30,8 @@ func (l *lockedBuffer) Bytes() []byte {
 }
 
 // TestOneLogLinePerRequest: each request logs exactly one "request" line
-// carrying the Tracer-Id sent back, the Client-Id, path, resultCode and duration.
+// carrying the Tracer-Id sent back, the Client-Id, path, resultCode, the
+// resultMessage sent back and the duration.
 func TestOneLogLinePerRequest(t *testing.T) {
 	h := newHarness(t, sqlstoretest.OpenSQLite(t))
 	var logs lockedBuffer
@@ -56,7 +57,8 @@ func TestOneLogLinePerRequest(t *testing.T) {
 	wantCodes := []ipass.Code{ipass.CodeSuccess, ipass.CodeAccessDenied}
 	for i, line := range lines {
 		if line["tracer_id"] != replies[i].header.Get("Tracer-Id") || line["client_id"] != clientA ||
-			line["result_code"] != string(wantCodes[i]) || line["path"] == "" {
+			line["result_code"] != string(wantCodes[i]) || line["path"] == "" ||
+			line["result_message"] != replies[i].message || replies[i].message == "" {
 			t.Fatalf("log line %d = %v; reply Tracer-Id %s code %s", i, line, replies[i].header.Get("Tracer-Id"), replies[i].code)
 		}
 		if _, ok := line["duration_ms"].(float64); !ok {
