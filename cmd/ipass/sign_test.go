@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +35,10 @@ func TestSignVectors(t *testing.T) {
 			out := strings.TrimSuffix(r.stdout, "\n")
 			if !strings.Contains(r.stderr, strconv.Quote(v.ContentToSign)) {
 				t.Errorf("--verbose does not show the content signed:\n%s", r.stderr)
+			}
+			// The hash an INVALID_SIGNATURE message quotes can be compared with this one.
+			if hash := fmt.Sprintf("SHA-256 %x", sha256.Sum256([]byte(v.ContentToSign))); !strings.Contains(r.stderr, hash) {
+				t.Errorf("--verbose does not show the content's %s:\n%s", hash, r.stderr)
 			}
 			p, err := gateway.ParseSignatureHeader(out)
 			if err != nil {
