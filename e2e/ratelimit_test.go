@@ -14,16 +14,20 @@ import (
 )
 
 // TestRateLimitBurst checks docs/api.md, "Replay protection and rate limit": a client with rateLimit 200
-// and a full bucket that bursts 250 verified requests gets 200 accepted (up
-// to 220: 100 ms of refill) and the rest HTTP 429 REQUEST_TRAFFIC_EXCEED_LIMIT
-// with Retry-After, whether one process or two share the burst.
+// and a full bucket that bursts verified requests gets 200 accepted (up to
+// 220: 100 ms of refill) and the rest HTTP 429 REQUEST_TRAFFIC_EXCEED_LIMIT
+// with Retry-After, whether one process or two share the burst. The burst is
+// 400, not the example's 250: the servers take a burst in over as long as its
+// requests' CPU takes on a loaded machine, and the bound rate × (1 + t) tells
+// a working limiter from one that lets everything through only while it is
+// below the burst — for 400, while t < 1 s.
 func TestRateLimitBurst(t *testing.T) {
 	const (
 		limit    = 200
-		burst    = 250
+		burst    = 400
 		maxOver  = 20 // refill during a burst of up to 100 ms
 		maxBurst = 100 * time.Millisecond
-		attempts = 5
+		attempts = 3
 	)
 	for _, eng := range engines(t) {
 		t.Run(eng.name, func(t *testing.T) {
