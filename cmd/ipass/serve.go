@@ -265,6 +265,10 @@ Encrypted (RSA_AES): add --encrypt --server-encryption-key %s
 // the go command's build cache), else this binary's own path.
 func selfCommand() string {
 	exe, err := os.Executable()
+	return selfCommandOf(exe, err)
+}
+
+func selfCommandOf(exe string, err error) string {
 	if err != nil || strings.Contains(exe, "go-build") {
 		return "go run ./cmd/ipass"
 	}
