@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		presign = min(cfg.expected()+3*cfg.Concurrency, 20000)
 	}
 	q := &queue{ready: make(chan job, max(presign, 2*cfg.Concurrency)), low: make(chan struct{}, 1)}
-	q.lowWater = min(2*cfg.Concurrency, cap(q.ready))
+	q.lowWater = 2 * cfg.Concurrency
 	signCtx, stopSigning := context.WithCancel(ctx)
 	defer stopSigning()
 	var seq atomic.Int64
@@ -138,7 +138,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		go func() {
 			defer signers.Done()
 			for signCtx.Err() == nil {
-				if measureFrom.Load() != nil && len(q.ready) >= q.lowWater {
+				from := measureFrom.Load()
+				if from != nil && len(q.ready) >= q.lowWater {
 					select {
 					case <-q.low:
 					case <-signCtx.Done():
@@ -146,7 +147,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					}
 					continue
 				}
-				if from := measureFrom.Load(); from != nil && !now().Before(*from) {
+				if from != nil && !now().Before(*from) {
 					signedMeasuring.Add(1) // counted as begun: one begun before may end after
 				}
 				op, body := bodies.next(int(seq.Add(1)))

@@ -2,8 +2,10 @@ package http_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -50,7 +52,7 @@ func TestShutdownDoesNotWaitForUnusedConnections(t *testing.T) {
 	if err := hs.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown with only an unused and an idle connection open: %v", err)
 	}
-	if err := <-served; err != nil && err.Error() != "http: Server closed" {
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
 	}
 	_ = unused.SetReadDeadline(time.Now().Add(2 * time.Second))
