@@ -7,8 +7,9 @@ import "context"
 //
 // Every change to a pass (createPass, updatePass) is recorded by the
 // PassStore in the same transaction as the change, under a cursor taken from
-// a database sequence, so the feed of one holder is ordered by commit on every
-// node. Errors are internal failures.
+// the holder's own counter, so the feed of one holder is ordered by commit on
+// every node and its cursor says nothing about other holders' changes.
+// Errors are internal failures.
 type WalletStore interface {
 	// WalletSecret returns the secret that authenticates wallet links,
 	// generating and storing it on first use; every node reads the same one.

@@ -11,7 +11,6 @@ import (
 	"crypto"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -103,9 +102,14 @@ type Server struct {
 	MaxBodyBytes int64
 	// MaxHeaderBytes caps the request headers; 0 means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+	// MaxConnections caps the open connections of [Server.Listener]; 0
+	// means no cap (see connlimit.go).
+	MaxConnections int
 
-	draining atomic.Bool
-	keyCache sync.Map // provisioned public key text → crypto.PublicKey
+	draining  atomic.Bool
+	keyCache  sync.Map // provisioned public key text → crypto.PublicKey
+	connsOnce sync.Once
+	conns     *connTable
 }
 
 // HTTPServer wraps the handler in the *http.Server `ipass serve` runs, with
@@ -127,41 +131,10 @@ func (s *Server) HTTPServer() *http.Server {
 	if s.Wallet != nil {
 		hs.RegisterOnShutdown(s.Wallet.Shutdown) // end event streams, or Shutdown waits for them
 	}
-	unused := &unusedConns{conns: map[net.Conn]struct{}{}}
-	hs.ConnState = unused.track
-	hs.RegisterOnShutdown(unused.closeAll)
+	conns := s.connTable()
+	hs.ConnState = conns.track
+	hs.RegisterOnShutdown(conns.closeUnused)
 	return hs
-}
-
-// unusedConns are the connections that have not begun a request. Shutdown
-// counts such a connection as busy until it is 5 s old (net/http, so that a
-// request about to arrive is not cut off), which makes a stop with nothing in
-// flight wait for a client's spare keep-alive dial. By the time Shutdown
-// runs, /readyz has answered 503 for the drain delay, so they are closed at
-// once: they carry no work, and a client whose request was about to arrive
-// sees the connection closed before anything was executed.
-type unusedConns struct {
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-}
-
-func (u *unusedConns) track(c net.Conn, state http.ConnState) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if state == http.StateNew {
-		u.conns[c] = struct{}{}
-	} else {
-		delete(u.conns, c)
-	}
-}
-
-func (u *unusedConns) closeAll() {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for c := range u.conns {
-		_ = c.Close()
-	}
-	clear(u.conns)
 }
 
 // Drain marks the server as shutting down: /readyz answers 503 so load

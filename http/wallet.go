@@ -31,13 +31,8 @@ import (
 const walletCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// sseRetry is the reconnect delay EventSource is told to use; sseKeepalive is
-// how often an idle stream gets a comment (proxies drop silent connections)
-// and re-reads the feed (so a lost wake-up delays a page by at most this).
-const (
-	sseRetry     = 1000 * time.Millisecond
-	sseKeepalive = 20 * time.Second
-)
+// sseRetry is the reconnect delay EventSource is told to use.
+const sseRetry = 1000 * time.Millisecond
 
 // Wallet serves the wallet pages under /wallet/ and their static files under
 // /static/wallet/. Configure the exported fields, then use it as a handler
@@ -46,10 +41,21 @@ type Wallet struct {
 	Store    ipass.WalletStore    // secret and change feed (required)
 	Passes   ipass.PassStore      // a pass and its history, for the detail page (required)
 	Tenants  ipass.TenantStore    // templates (required)
-	Notifier ipass.ChangeNotifier // wake-ups; nil means the streams re-read every sseKeepalive only
+	Notifier ipass.ChangeNotifier // wake-ups; nil means the streams re-read at each keep-alive only
 	Location *time.Location       // time zone of dates shown; nil means Asia/Hong_Kong, else UTC
 	Now      func() time.Time     // clock; nil means time.Now
 	Logger   *slog.Logger         // internal errors; nil discards
+
+	// Limits of the event streams (docs/wallet.md "Limits"); 0 takes the
+	// Default of the same name. A stream over a cap is refused with 429.
+	MaxStreams          int // open streams in all
+	MaxStreamsPerIP     int // open streams from one client address
+	MaxStreamsPerHolder int // open streams of one holder, over all their links
+	// KeepAlive is how often an idle stream gets a comment (and re-reads the
+	// feed, so a lost wake-up delays a page by at most this).
+	KeepAlive time.Duration
+	// RevocationCheck is how often open streams look for a rotated secret.
+	RevocationCheck time.Duration
 
 	once     sync.Once
 	mux      *http.ServeMux
@@ -59,6 +65,10 @@ type Wallet struct {
 
 	flightMu sync.Mutex
 	flights  map[flightKey]*flightGroup
+
+	gate       streamGate
+	secrets    secretWatch
+	watchStart sync.Once
 }
 
 // ServeHTTP answers a wallet request.
@@ -84,6 +94,12 @@ func (wl *Wallet) Shutdown() {
 func (wl *Wallet) init() {
 	wl.done = make(chan struct{})
 	wl.flights = map[flightKey]*flightGroup{}
+	wl.gate = streamGate{
+		maxTotal: orDefault(wl.MaxStreams, DefaultMaxStreams), maxPerIP: orDefault(wl.MaxStreamsPerIP, DefaultMaxStreamsPerIP),
+		maxPerHolder: orDefault(wl.MaxStreamsPerHolder, DefaultMaxStreamsPerHolder),
+		byIP:         map[string]int{}, byHolder: map[string]int{},
+	}
+	wl.secrets.changed = make(chan struct{})
 	wl.tmpl = template.Must(template.New("").ParseFS(web.Templates, "templates/*.html"))
 	if wl.Location == nil {
 		if loc, err := time.LoadLocation("Asia/Hong_Kong"); err == nil {
@@ -121,17 +137,23 @@ func (wl *Wallet) logger() *slog.Logger {
 // holder authenticates the request's token. A missing, malformed, tampered
 // or expired token all get the same 404 page, written here.
 func (wl *Wallet) holder(w http.ResponseWriter, r *http.Request) (string, bool) {
+	c, ok := wl.claims(w, r)
+	return c.UserID, ok
+}
+
+// claims is [Wallet.holder] with the link's expiry.
+func (wl *Wallet) claims(w http.ResponseWriter, r *http.Request) (wallet.Claims, bool) {
 	secret, err := wl.Store.WalletSecret(r.Context())
 	if err != nil {
 		wl.internal(w, r, fmt.Errorf("wallet secret: %w", err))
-		return "", false
+		return wallet.Claims{}, false
 	}
-	user, err := wallet.ParseToken(secret, r.PathValue("token"), wl.now())
+	c, err := wallet.ParseTokenClaims(secret, r.PathValue("token"), wl.now())
 	if err != nil {
 		wl.notFound(w, r)
-		return "", false
+		return wallet.Claims{}, false
 	}
-	return user, true
+	return c, true
 }
 
 func (wl *Wallet) notFound(w http.ResponseWriter, r *http.Request) {

@@ -43,7 +43,8 @@ type walletSite struct {
 
 var serial atomic.Int64
 
-func newWalletSite(t testing.TB, db *sqlstore.DB) *walletSite {
+// newWalletSite starts the site; each option adjusts the wallet before it serves.
+func newWalletSite(t testing.TB, db *sqlstore.DB, options ...func(*ipasshttp.Wallet)) *walletSite {
 	t.Helper()
 	ctx := context.Background()
 	tn, info, err := tenants.Demo(t.TempDir())
@@ -57,6 +58,9 @@ func newWalletSite(t testing.TB, db *sqlstore.DB) *walletSite {
 	eccSigner := mustPrivateKey(t, filepath.Join(serverKeyDir, "server-ec-p224-sign.key.pem"))
 	s := &walletSite{db: db, demo: info}
 	s.wl = &ipasshttp.Wallet{Store: db, Passes: db, Tenants: db, Notifier: db}
+	for _, o := range options {
+		o(s.wl)
+	}
 	srv := &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db},
 		Tenants:           db,

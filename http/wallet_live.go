@@ -4,6 +4,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -82,11 +83,40 @@ func writeWalletJSON(w http.ResponseWriter, status int, v any) {
 // it sends an event per change as the change feed shows it, and one when an
 // ACTIVE pass reaches its endDate (expiry needs no write). Each event's id is
 // the holder's cursor.
+//
+// A stream is bounded (wallet_limits.go): it is admitted only under the
+// caps, it ends when its link expires or the wallet secret is rotated (by
+// any process), and nothing is sent after either; what it keeps between
+// events does not grow with the wallet (a cursor and the next expiry time).
 func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
-	user, ok := wl.holder(w, r)
+	wl.once.Do(wl.init)
+	ip := peerIP(r)
+	if !wl.gate.roomFor(ip) {
+		wl.tooManyStreams(w)
+		return
+	}
+	claims, ok := wl.claims(w, r)
 	if !ok {
 		return
 	}
+	release, ok := wl.gate.admit(ip, claims.UserID)
+	if !ok {
+		wl.tooManyStreams(w)
+		return
+	}
+	defer release()
+	wl.watchStart.Do(func() { go wl.watchSecret() })
+	user, token := claims.UserID, r.PathValue("token")
+	// valid: the link still opens this wallet under secret (nil: the
+	// revocation check has not read one yet, nothing to compare).
+	valid := func(secret []byte) bool {
+		if secret == nil {
+			return true
+		}
+		c, err := wallet.ParseTokenClaims(secret, token, wl.now())
+		return err == nil && c.UserID == user
+	}
+
 	from := r.Header.Get("Last-Event-ID")
 	if from == "" {
 		from = r.URL.Query().Get("since")
@@ -97,10 +127,16 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A stream outlives the server's read and write timeouts, which exist for
-	// ordinary requests.
+	// ordinary requests; each write below gets a deadline of its own.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	write := func(format string, args ...any) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
 
 	var wake <-chan struct{}
 	if wl.Notifier != nil {
@@ -110,83 +146,113 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 		wake, stop = wl.Notifier.SubscribeHolder(user)
 		defer stop()
 	}
+	_, revoked := wl.secrets.current()
 	ctx := r.Context()
-	all, err := wl.changes(ctx, user, 0)
+	all, err := wl.read(ctx, user, 0)
 	if err != nil {
 		wl.internal(w, r, err)
 		return
 	}
-	passes := map[string]*ipass.Pass{} // the holder's passes, for the expiry timer
-	for _, p := range all.Passes {
-		passes[p.ID] = p
+	if !valid(all.secret) {
+		wl.notFound(w, r)
+		return
 	}
+	// Only the next expiry is kept, not the passes: a stream's memory must
+	// not grow with the wallet. A change can only bring it forward; a
+	// passed expiry re-reads the wallet (shared with the holder's other
+	// streams) and computes it again.
+	checked := wl.now()
+	next, hasNext := wallet.NextChange(all.hc.Passes, checked)
+	cursor := all.hc.Cursor
+	all = nil
 
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", sseRetry.Milliseconds()); err != nil {
+	if err := write("retry: %d\n\n", sseRetry.Milliseconds()); err != nil {
 		return
 	}
-	cursor := since
+	errRevoked := errors.New("the link was revoked or expired")
 	send := func(hc *ipass.HolderChanges) error {
 		b, err := ipass.MarshalJSON(newFeed(hc, wl.now()))
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintf(w, "id: %d\ndata: %s\n\n", hc.Cursor, b); err != nil {
-			return err
-		}
-		return rc.Flush()
+		return write("id: %d\ndata: %s\n\n", hc.Cursor, b)
 	}
 	catchUp := func() error {
-		hc, err := wl.changes(ctx, user, cursor)
+		res, err := wl.read(ctx, user, cursor)
 		if err != nil {
 			return err
 		}
+		// The secret was read after the changes: a change committed after
+		// a rotation is never sent on a link the rotation revoked.
+		if !valid(res.secret) {
+			return errRevoked
+		}
+		hc := res.hc
 		if hc.Cursor == cursor {
 			return nil
 		}
 		if hc.Cursor < cursor {
-			// A cursor from the future (another database?): start over.
-			if hc, err = wl.changes(ctx, user, 0); err != nil {
+			// A cursor from the future (another database, or one handed out
+			// before the per-holder cursors): start over.
+			if res, err = wl.read(ctx, user, 0); err != nil {
 				return err
 			}
+			if !valid(res.secret) {
+				return errRevoked
+			}
+			hc = res.hc
 		}
-		for _, p := range hc.Passes {
-			passes[p.ID] = p
-		}
-		for _, id := range hc.Gone {
-			delete(passes, id)
+		if n, ok := wallet.NextChange(hc.Passes, wl.now()); ok && (!hasNext || n.Before(next)) {
+			next, hasNext = n, true
 		}
 		cursor = hc.Cursor
 		return send(hc)
 	}
+	expired := func() error {
+		res, err := wl.read(ctx, user, 0)
+		if err != nil {
+			return err
+		}
+		if !valid(res.secret) {
+			return errRevoked
+		}
+		// Nothing was written: tell the page its passes moved, with the
+		// passes that expired since the last look, under the unchanged cursor.
+		at := wl.now()
+		hc := &ipass.HolderChanges{Cursor: cursor}
+		for _, p := range res.hc.Passes {
+			if p.Status == ipass.StatusActive && p.EffectiveStatus(at) == ipass.StatusExpired && p.EndDate >= checked.UnixMilli() {
+				hc.Passes = append(hc.Passes, p)
+			}
+		}
+		checked = at
+		next, hasNext = wallet.NextChange(res.hc.Passes, at)
+		if len(hc.Passes) == 0 {
+			return nil
+		}
+		return send(hc)
+	}
 	if since != 0 || r.Header.Get("Last-Event-ID") != "" {
+		cursor = since
 		if err := catchUp(); err != nil {
-			wl.logger().Warn("wallet stream", "err", err)
+			wl.streamEnded(ctx, err)
 			return
 		}
-	} else {
-		cursor = all.Cursor
-	}
-	if err := rc.Flush(); err != nil {
-		return
 	}
 
-	keepalive := time.NewTicker(sseKeepalive)
+	keepalive := time.NewTicker(wl.keepAlive())
 	defer keepalive.Stop()
+	linkExpires := time.NewTimer(time.Until(claims.Expires))
+	defer linkExpires.Stop()
 	expiry := time.NewTimer(time.Hour)
 	defer expiry.Stop()
 	for {
-		list := make([]*ipass.Pass, 0, len(passes))
-		for _, p := range passes {
-			list = append(list, p)
-		}
-		now := wl.now()
-		next, ok := wallet.NextChange(list, now)
 		var expiryC <-chan time.Time
-		if ok {
-			expiry.Reset(max(next.Sub(now), 0))
+		if hasNext {
+			expiry.Reset(max(time.Until(next), 0))
 			expiryC = expiry.C
 		}
 		select {
@@ -194,30 +260,33 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-wl.done:
 			return
+		case <-linkExpires.C:
+			return
+		case <-revoked:
+			var secret []byte
+			secret, revoked = wl.secrets.current()
+			if !valid(secret) {
+				err = errRevoked
+			}
 		case <-wake:
 			err = catchUp()
 		case <-keepalive.C:
-			if _, err = fmt.Fprint(w, ": keepalive\n\n"); err == nil {
+			if err = write(": keepalive\n\n"); err == nil {
 				err = catchUp()
 			}
 		case <-expiryC:
-			// Nothing was written: tell the page its passes moved, with
-			// the passes that expired, under the unchanged cursor.
-			hc := &ipass.HolderChanges{Cursor: cursor}
-			at := wl.now()
-			for _, p := range list {
-				if p.Status == ipass.StatusActive && p.EffectiveStatus(at) == ipass.StatusExpired && p.EndDate < next.UnixMilli()+1000 {
-					hc.Passes = append(hc.Passes, p)
-				}
-			}
-			err = send(hc)
+			err = expired()
 		}
 		if err != nil {
-			if ctx.Err() == nil {
-				wl.logger().Debug("wallet stream ended", "err", err)
-			}
+			wl.streamEnded(ctx, err)
 			return
 		}
+	}
+}
+
+func (wl *Wallet) streamEnded(ctx context.Context, err error) {
+	if ctx.Err() == nil {
+		wl.logger().Debug("wallet stream ended", "err", err)
 	}
 }
 
@@ -228,6 +297,23 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 // predate the change that woke it), so at most two reads per key run for a
 // wave of callers. Results are shared: callers must not modify them.
 func (wl *Wallet) changes(ctx context.Context, user string, since int64) (*ipass.HolderChanges, error) {
+	res, err := wl.read(ctx, user, since)
+	if err != nil {
+		return nil, err
+	}
+	return res.hc, nil
+}
+
+// feedRead is one shared read: the change feed, then the wallet secret (read
+// after it, so a stream can tell whether its link was revoked before the
+// changes it is about to send).
+type feedRead struct {
+	hc     *ipass.HolderChanges
+	secret []byte
+}
+
+// read is [Wallet.changes] with the secret read after the feed.
+func (wl *Wallet) read(ctx context.Context, user string, since int64) (*feedRead, error) {
 	wl.once.Do(wl.init)
 	k := flightKey{user, since}
 	wl.flightMu.Lock()
@@ -264,8 +350,16 @@ func (wl *Wallet) changes(ctx context.Context, user string, since int64) (*ipass
 func (wl *Wallet) runFlight(k flightKey, g *flightGroup, f *flight) {
 	// Detached from any one caller's context: others wait on this read.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	f.res, f.err = wl.Store.HolderChanges(ctx, k.user, k.since)
+	hc, err := wl.Store.HolderChanges(ctx, k.user, k.since)
+	var secret []byte
+	if err == nil {
+		secret, err = wl.Store.WalletSecret(ctx)
+	}
 	cancel()
+	if err == nil {
+		f.res = &feedRead{hc: hc, secret: secret}
+	}
+	f.err = err
 	wl.flightMu.Lock()
 	next := g.next
 	g.running, g.next = next, nil
@@ -289,6 +383,6 @@ type flightGroup struct{ running, next *flight }
 
 type flight struct {
 	done chan struct{}
-	res  *ipass.HolderChanges
+	res  *feedRead
 	err  error
 }

@@ -3,7 +3,7 @@ package sqlstore
 // The wallet's change feed and its wake-ups (docs/wallet.md "Live").
 //
 // Every pass write records (holder, pass, cursor) in pass_changes in its own
-// transaction, the cursor taken from a database sequence; readers ask for the
+// transaction, the cursor taken from the holder's own counter; readers ask for the
 // changes after the cursor they have. Notification only wakes readers: on
 // PostgreSQL a NOTIFY sent in the same transaction reaches every node at
 // commit, and a dedicated LISTEN connection turns it into wake-ups; in this
@@ -41,14 +41,18 @@ var (
 // feed, inside the pass write's transaction tx.
 func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, passID string, userIDs ...string) error {
 	q := db.q(tx, true) // prepared once on SQLite: this runs with every pass write
-	for _, u := range slices.Compact(userIDs) {
-		if db.d.holderLock != "" {
-			if _, err := q.ExecContext(ctx, db.d.holderLock, u); err != nil {
-				return fmt.Errorf("record change of pass %s: lock holder: %w", passID, err)
-			}
-		}
+	// Sorted: two writes moving passes between the same holders take their
+	// counters' row locks in one order, so they cannot deadlock.
+	users := slices.Compact(slices.Sorted(slices.Values(userIDs)))
+	for _, u := range users {
+		// The holder's own counter, not a shared one: a cursor must tell a
+		// holder nothing about other holders' writes. Its row lock is held
+		// to commit, so one holder's cursors follow commit order on every node.
 		var seq int64
-		if err := q.QueryRowContext(ctx, db.d.nextChangeSeq).Scan(&seq); err != nil {
+		if err := q.QueryRowContext(ctx, `
+			INSERT INTO holder_cursors (user_id, seq) VALUES ($1, 1)
+			ON CONFLICT (user_id) DO UPDATE SET seq = holder_cursors.seq + 1
+			RETURNING seq`, u).Scan(&seq); err != nil {
 			return fmt.Errorf("record change of pass %s: next cursor: %w", passID, err)
 		}
 		if _, err := q.ExecContext(ctx, `

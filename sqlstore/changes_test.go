@@ -22,6 +22,7 @@ func TestWalletContract(t *testing.T) {
 			for _, tc := range []contractTest{
 				{"ChangeFeed", testChangeFeed},
 				{"ChangeFeedInCommitOrder", testChangeFeedCommitOrder},
+				{"CursorIsTheHolders", testCursorIsTheHolders},
 				{"WalletSecret", testWalletSecret},
 				{"WakeUps", testWakeUps},
 				{"TemplateLabels", testTemplateLabels},
@@ -91,6 +92,39 @@ func testChangeFeed(t *testing.T, newDSN func(testing.TB) string) {
 	}
 	if b, _ := db.HolderChanges(ctx(t), userB, 0); !slices.Equal(ids(b.Passes), []string{p2.ID}) {
 		t.Fatalf("new holder's feed %v, want [%s]", ids(b.Passes), p2.ID)
+	}
+}
+
+// testCursorIsTheHolders: a holder's cursor counts that holder's changes
+// only; other holders' writes, however many, do not show in it.
+func testCursorIsTheHolders(t *testing.T, newDSN func(testing.TB) string) {
+	db := open(t, newDSN)
+	seed(t, db)
+	mine := createPass(t, db, 1)
+	first, err := db.HolderChanges(ctx(t), userA, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 2; n <= 40; n++ {
+		p, v := newPass(passID(n), fmt.Sprintf("serial-%d", n))
+		p.UserID = userB
+		if _, err := db.CreatePass(ctx(t), p, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.UpdatePass(ctx(t), mine.ID, addPoints(9)); err != nil {
+		t.Fatal(err)
+	}
+	next, err := db.HolderChanges(ctx(t), userA, first.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Cursor != 1 || next.Cursor != 2 {
+		t.Fatalf("holder A's cursor went %d → %d over one change of theirs amid 39 of another holder's, want 1 → 2",
+			first.Cursor, next.Cursor)
+	}
+	if b, _ := db.HolderChanges(ctx(t), userB, 0); b.Cursor != 39 {
+		t.Fatalf("holder B's cursor after 39 creates: %d, want 39", b.Cursor)
 	}
 }
 

@@ -60,31 +60,24 @@ type dialect struct {
 	// releaseInit, when set, releases the lock that serialises opening and
 	// migrating one SQLite file across processes.
 	releaseInit func()
-	// The change feed (changes.go). holderLock serialises one holder's
-	// changes until commit, so cursors taken after it follow commit order
-	// (empty on SQLite, whose single writer already does); nextChangeSeq takes
-	// the next cursor; notify tells other nodes at commit (empty on SQLite,
-	// a single node's database: its in-process wake-up is enough).
-	holderLock, nextChangeSeq, notify string
+	// The change feed (changes.go): notify tells other nodes at commit
+	// (empty on SQLite, a single node's database: its in-process wake-up is
+	// enough).
+	notify string
 }
 
 var (
 	sqliteDialect = dialect{
-		name:          EngineSQLite,
-		goose:         goose.DialectSQLite3,
-		readTx:        &sql.TxOptions{ReadOnly: true},
-		nextChangeSeq: `UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value`,
+		name:   EngineSQLite,
+		goose:  goose.DialectSQLite3,
+		readTx: &sql.TxOptions{ReadOnly: true},
 	}
 	postgresDialect = dialect{
 		name:      EnginePostgres,
 		goose:     goose.DialectPostgres,
 		forUpdate: " FOR UPDATE",
 		readTx:    &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
-		// The two-key form keeps these locks apart from goose's one-key
-		// migration lock.
-		holderLock:    `SELECT pg_advisory_xact_lock(1769234803, hashtext($1))`,
-		nextChangeSeq: `SELECT nextval('pass_change_seq')`,
-		notify:        `SELECT pg_notify('` + walletChannel + `', $1)`,
+		notify:    `SELECT pg_notify('` + walletChannel + `', $1)`,
 	}
 )
 

@@ -48,22 +48,35 @@ func NewToken(secret []byte, userID string, expires time.Time) (string, error) {
 // ParseToken returns the userId a token names if its MAC verifies under
 // secret (compared in constant time) and it has not expired at now.
 func ParseToken(secret []byte, token string, now time.Time) (string, error) {
+	c, err := ParseTokenClaims(secret, token, now)
+	return c.UserID, err
+}
+
+// Claims are what a valid token says: whose wallet it opens, and until when.
+type Claims struct {
+	UserID  string
+	Expires time.Time // the first instant the token no longer works
+}
+
+// ParseTokenClaims is [ParseToken] with the token's expiry too: a
+// long-lived answer (an event stream) must end when its link does.
+func ParseTokenClaims(secret []byte, token string, now time.Time) (Claims, error) {
 	if len(token) > MaxTokenChars || len(secret) == 0 {
-		return "", ErrBadToken
+		return Claims{}, ErrBadToken
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(b) < minTokenLen || b[0] != tokenV1 {
-		return "", ErrBadToken
+		return Claims{}, ErrBadToken
 	}
 	body, sum := b[:len(b)-macSize], b[len(b)-macSize:]
 	if !hmac.Equal(mac(secret, body).Sum(nil), sum) {
-		return "", ErrBadToken
+		return Claims{}, ErrBadToken
 	}
 	exp := binary.BigEndian.Uint64(body[1:9])
 	if exp > uint64(1<<62) || now.Unix() >= int64(exp) {
-		return "", ErrBadToken
+		return Claims{}, ErrBadToken
 	}
-	return string(body[9:]), nil
+	return Claims{UserID: string(body[9:]), Expires: time.Unix(int64(exp), 0)}, nil
 }
 
 func mac(secret, data []byte) interface {

@@ -36,8 +36,12 @@ type serveConfig struct {
 	prevEncryptionKey string        // RSA private key still accepted for requests naming prevKeyVersion; default none
 	prevKeyVersion    int           // the Encrypt keyVersion of prevEncryptionKey; default -1 (none)
 	walletTimezone    string        // time zone of dates in the wallet pages; default Asia/Hong_Kong
-	metrics           bool          // serve Prometheus metrics at GET /metrics; default true
-	cpuProfile        string        // write a Go CPU profile of the whole run here; default none
+	maxConnections    int           // open connections at most; default 0: the descriptor limit less a reserve
+	// Wallet event stream caps and keep-alive; defaults in package http.
+	walletMaxStreams, walletMaxStreamsPerIP, walletMaxStreamsPerHolder int
+	walletKeepAlive                                                    time.Duration
+	metrics                                                            bool   // serve Prometheus metrics at GET /metrics; default true
+	cpuProfile                                                         string // write a Go CPU profile of the whole run here; default none
 }
 
 func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
@@ -65,6 +69,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics on the listen address")
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to `FILE` when the server stops (performance work; see BENCHMARKS.md)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
+	fs.IntVar(&c.maxConnections, "max-connections", 0, "most connections open at once (0: the descriptor limit, ulimit -n, less 128 kept for the database and files)")
 	c.walletFlags(fs)
 	return fs
 }

@@ -115,6 +115,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
 		return err
 	}
+	if srv.MaxConnections, srv.Wallet.MaxStreams, err = connectionLimits(cfg, logger); err != nil {
+		return err
+	}
 	if cfg.metrics {
 		instrument(srv, db)
 	}
@@ -122,12 +125,14 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
+	ln = srv.Listener(ln)
 	addr := ln.Addr().String()
 	scheme := "http"
 	if cfg.tlsCert != "" {
 		scheme = "https"
 	}
-	logger.Info("listening", "addr", addr, "url", scheme+"://"+addr, "db", redactDSN(cfg.db), "engine", db.Engine())
+	logger.Info("listening", "addr", addr, "url", scheme+"://"+addr, "db", redactDSN(cfg.db), "engine", db.Engine(),
+		"max_connections", srv.MaxConnections, "wallet_max_streams", srv.Wallet.MaxStreams)
 	if demo != nil {
 		// In JSON mode the banner is a log record: log collectors read stdout
 		// and stderr alike, so keep it one JSON stream.

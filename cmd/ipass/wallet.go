@@ -35,7 +35,12 @@ func newWallet(cfg *serveConfig, db *sqlstore.DB, logger *slog.Logger) (*ipassht
 	if err != nil {
 		return nil, fmt.Errorf("--wallet-timezone %q: %w", cfg.walletTimezone, err)
 	}
-	return &ipasshttp.Wallet{Store: db, Passes: db, Tenants: db, Notifier: db, Location: loc, Logger: logger}, nil
+	if cfg.walletKeepAlive <= 0 {
+		return nil, fmt.Errorf("--wallet-keepalive %s: must be positive", cfg.walletKeepAlive)
+	}
+	return &ipasshttp.Wallet{Store: db, Passes: db, Tenants: db, Notifier: db, Location: loc, Logger: logger,
+		MaxStreamsPerIP: cfg.walletMaxStreamsPerIP, MaxStreamsPerHolder: cfg.walletMaxStreamsPerHolder,
+		KeepAlive: cfg.walletKeepAlive}, nil
 }
 
 // walletLink makes a link to userID's wallet under baseURL.
@@ -140,4 +145,53 @@ func runAdminWalletSecret(ctx context.Context, e *env, args []string) int {
 // walletFlags adds serve's wallet flags.
 func (c *serveConfig) walletFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.walletTimezone, "wallet-timezone", defaultWalletTimezone, "IANA time `zone` of dates shown in the wallet pages")
+	fs.IntVar(&c.walletMaxStreams, "wallet-max-streams", ipasshttp.DefaultMaxStreams,
+		"most wallet event streams open at once, in all (never more than half of --max-connections)")
+	fs.IntVar(&c.walletMaxStreamsPerIP, "wallet-max-streams-per-ip", ipasshttp.DefaultMaxStreamsPerIP,
+		"most wallet event streams open at once from one client address")
+	fs.IntVar(&c.walletMaxStreamsPerHolder, "wallet-max-streams-per-holder", ipasshttp.DefaultMaxStreamsPerHolder,
+		"most wallet event streams open at once for one holder, over all their links")
+	fs.DurationVar(&c.walletKeepAlive, "wallet-keepalive", ipasshttp.DefaultStreamKeepAlive,
+		"how often an idle wallet event stream gets a keep-alive comment")
+}
+
+// Descriptors kept out of the connection cap: the database (a SQLite file
+// and its journal per pooled connection, or PostgreSQL connections), key
+// and log files, the PostgreSQL listener.
+const fdReserve = 128
+
+// connectionLimits settles --max-connections and --wallet-max-streams: the
+// connection cap stays below the descriptor limit by fdReserve, and wallet
+// streams never take more than half of it, so the merchant API and the
+// probes always find a connection.
+func connectionLimits(cfg *serveConfig, logger *slog.Logger) (maxConns, maxStreams int, err error) {
+	limit := openFileLimit()
+	maxConns = cfg.maxConnections
+	switch {
+	case maxConns < 0:
+		return 0, 0, fmt.Errorf("--max-connections %d: must be 0 (from the descriptor limit) or more", maxConns)
+	case maxConns == 0 && limit == 0:
+		return 0, 0, errors.New("--max-connections: the descriptor limit cannot be read here; set the cap")
+	case maxConns == 0 && limit <= 2*fdReserve:
+		maxConns = int(limit / 2)
+		logger.Warn("the descriptor limit is low: connections capped at half of it", "ulimit_n", limit, "max_connections", maxConns)
+	case maxConns == 0:
+		maxConns = int(min(limit-fdReserve, 1<<20))
+	case limit != 0 && uint64(maxConns)+fdReserve/2 > limit:
+		return 0, 0, fmt.Errorf("--max-connections %d: the descriptor limit (ulimit -n) is %d, and ipass keeps at least %d for its database and files", maxConns, limit, fdReserve/2)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"wallet-max-streams", cfg.walletMaxStreams}, {"wallet-max-streams-per-ip", cfg.walletMaxStreamsPerIP}, {"wallet-max-streams-per-holder", cfg.walletMaxStreamsPerHolder}} {
+		if f.v < 1 {
+			return 0, 0, fmt.Errorf("--%s %d: must be at least 1", f.name, f.v)
+		}
+	}
+	maxStreams = cfg.walletMaxStreams
+	if maxStreams > maxConns/2 {
+		maxStreams = max(maxConns/2, 1)
+		logger.Info("wallet streams capped at half the connection cap", "wallet_max_streams", maxStreams, "max_connections", maxConns)
+	}
+	return maxConns, maxStreams, nil
 }

@@ -42,8 +42,27 @@
       });
   }
 
-  var es = new EventSource(url);
-  es.onopen = function () { live(true); };
-  es.onerror = function () { live(false); };
-  es.onmessage = refresh;
+  // EventSource retries a dropped stream by itself, but gives up on an
+  // answer that is not a stream (429 when the server's stream caps are
+  // reached, 404 for a revoked link): then try again later, less and less
+  // often, and refresh once back in case something changed meanwhile.
+  var delay = 5000, missed = false;
+  function connect() {
+    var es = new EventSource(url);
+    es.onopen = function () {
+      live(true);
+      delay = 5000;
+      if (missed) { missed = false; refresh(); }
+    };
+    es.onerror = function () {
+      live(false);
+      if (es.readyState === EventSource.CLOSED) {
+        missed = true;
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 300000);
+      }
+    };
+    es.onmessage = refresh;
+  }
+  connect();
 })();

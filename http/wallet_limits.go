@@ -1,0 +1,182 @@
+package http
+
+// What a leaked wallet link can hold (docs/wallet.md "Limits"): the number of
+// open event streams, per holder, per client address and in all, and how
+// long a revoked or expired link keeps one open.
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Defaults of the stream limits; a Wallet field left at 0 takes these.
+const (
+	// DefaultMaxStreams bounds the open event streams of the whole process.
+	// [Server.Listener] lowers it further to a share of the connection cap.
+	DefaultMaxStreams = 1000
+	// DefaultMaxStreamsPerIP bounds the streams from one client address: a
+	// household or an office behind one address opens a few pages each.
+	DefaultMaxStreamsPerIP = 50
+	// DefaultMaxStreamsPerHolder bounds one holder's streams, over every link
+	// of theirs: a phone and a laptop with a few tabs each.
+	DefaultMaxStreamsPerHolder = 10
+	// DefaultStreamKeepAlive is how often an idle stream gets a comment, so
+	// proxies with an idle timeout keep it open.
+	DefaultStreamKeepAlive = 15 * time.Second
+	// DefaultRevocationCheck is how often open streams look for a rotated
+	// wallet secret: a rotation by any process ends them within about this.
+	DefaultRevocationCheck = time.Second
+	// streamRetryAfter is what a refused stream is told to wait, in seconds.
+	streamRetryAfter = 30
+	// streamWriteTimeout bounds one write to a stream: a client that stops
+	// reading loses its stream instead of holding it forever.
+	streamWriteTimeout = 10 * time.Second
+)
+
+// streamGate counts open streams and refuses one over a cap. A refused
+// stream has taken nothing: the count is only raised for an admitted one.
+type streamGate struct {
+	maxTotal, maxPerIP, maxPerHolder int
+
+	mu       sync.Mutex
+	total    int
+	byIP     map[string]int
+	byHolder map[string]int
+}
+
+// roomFor reports whether a stream from ip could be admitted now, before
+// the link is read: a flood over the cap costs no database read.
+func (g *streamGate) roomFor(ip string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total < g.maxTotal && g.byIP[ip] < g.maxPerIP
+}
+
+// admit takes a place for a stream of holder from ip, or reports false.
+func (g *streamGate) admit(ip, holder string) (release func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.total >= g.maxTotal || g.byIP[ip] >= g.maxPerIP || g.byHolder[holder] >= g.maxPerHolder {
+		return nil, false
+	}
+	g.total++
+	g.byIP[ip]++
+	g.byHolder[holder]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.total--
+			decr(g.byIP, ip)
+			decr(g.byHolder, holder)
+		})
+	}, true
+}
+
+func (g *streamGate) open() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total
+}
+
+// decr lowers m[k], dropping the key at zero so the maps stay as large as
+// the set of open streams.
+func decr(m map[string]int, k string) {
+	if m[k] <= 1 {
+		delete(m, k)
+	} else {
+		m[k]--
+	}
+}
+
+// peerIP is the client address of r: the connection's peer (a proxy in
+// front of ipass shows as one address; see docs/wallet.md).
+func peerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (wl *Wallet) tooManyStreams(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(streamRetryAfter))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write([]byte("too many open wallet streams; try again later\n"))
+}
+
+// secretWatch is the wallet secret as last read by the revocation check,
+// and a channel closed when a different one is read. Streams wait on the
+// channel; each then checks its own link against the new secret.
+type secretWatch struct {
+	mu      sync.Mutex
+	secret  []byte
+	changed chan struct{}
+}
+
+// current returns the secret last read (nil before the first check) and the
+// channel that is closed when it changes.
+func (sw *secretWatch) current() ([]byte, <-chan struct{}) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.secret, sw.changed
+}
+
+func (sw *secretWatch) set(secret []byte) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if !bytes.Equal(secret, sw.secret) {
+		sw.secret = secret
+		close(sw.changed)
+		sw.changed = make(chan struct{})
+	}
+}
+
+// watchSecret reads the stored secret every RevocationCheck while streams
+// are open, until Shutdown. A rotation is a database write, so this finds it
+// whichever process or node made it; the store's own notification channel
+// is not needed.
+func (wl *Wallet) watchSecret() {
+	t := time.NewTicker(wl.revocationCheck())
+	defer t.Stop()
+	for {
+		select {
+		case <-wl.done:
+			return
+		case <-t.C:
+		}
+		if wl.gate.open() == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wl.revocationCheck()+5*time.Second)
+		secret, err := wl.Store.WalletSecret(ctx)
+		cancel()
+		if err != nil {
+			wl.logger().Warn("wallet: revocation check could not read the secret", "err", err)
+			continue
+		}
+		wl.secrets.set(secret)
+	}
+}
+
+func (wl *Wallet) revocationCheck() time.Duration {
+	return orDefault(wl.RevocationCheck, DefaultRevocationCheck)
+}
+
+func (wl *Wallet) keepAlive() time.Duration {
+	return orDefault(wl.KeepAlive, DefaultStreamKeepAlive)
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,257 @@
+package http_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipass-dev/ipass/client"
+	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
+	"github.com/ipass-dev/ipass/wallet"
+)
+
+// streamWatch reads an event stream in the background and records when
+// each data event and the end of the stream arrived.
+type streamWatch struct {
+	mu     sync.Mutex
+	events []time.Time
+	lines  []string
+	ended  chan struct{}
+	endAt  time.Time
+}
+
+func watchStream(t testing.TB, resp *http.Response) *streamWatch {
+	t.Helper()
+	sw := &streamWatch{ended: make(chan struct{})}
+	go func() {
+		defer close(sw.ended)
+		rd := bufio.NewReader(resp.Body)
+		for {
+			line, err := rd.ReadString('\n')
+			sw.mu.Lock()
+			if err != nil {
+				sw.endAt = time.Now()
+				sw.mu.Unlock()
+				return
+			}
+			sw.lines = append(sw.lines, strings.TrimRight(line, "\n"))
+			if strings.HasPrefix(line, "data: ") {
+				sw.events = append(sw.events, time.Now())
+			}
+			sw.mu.Unlock()
+		}
+	}()
+	return sw
+}
+
+// waitEnd waits up to limit for the stream to end and returns when it did.
+func (sw *streamWatch) waitEnd(t testing.TB, limit time.Duration) time.Time {
+	t.Helper()
+	select {
+	case <-sw.ended:
+	case <-time.After(limit):
+		t.Fatalf("the stream was still open %s later", limit)
+	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.endAt
+}
+
+func (sw *streamWatch) eventsAfter(at time.Time) int {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	n := 0
+	for _, e := range sw.events {
+		if !e.Before(at) {
+			n++
+		}
+	}
+	return n
+}
+
+func (sw *streamWatch) has(line string) bool {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	for _, l := range sw.lines {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWalletStreamRevocation: an open stream ends within 2 s of a rotation
+// of the wallet secret made through another handle on the same database (on
+// SQLite another process shares the file and cannot signal this one; on
+// PostgreSQL another node), and at its link's expiry; nothing is sent on it
+// after either, even for a change made right after the rotation.
+func TestWalletStreamRevocation(t *testing.T) {
+	for engine, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(engine, func(t *testing.T) {
+			dsn := newDSN(t)
+			s := newWalletSite(t, sqlstoretest.Open(t, dsn))
+			other := sqlstoretest.Open(t, dsn) // the operator's `ipass admin`, elsewhere
+			holder := s.demo.UserIDs[0]
+			card := s.card(t, holder, 100, "C-1")
+
+			t.Run("Rotation", func(t *testing.T) {
+				resp := openStream(t, s.link(t, holder)+"/events", "")
+				defer resp.Body.Close()
+				sw := watchStream(t, resp)
+				s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: card, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
+					DataInfo: client.DataInfo{"$points_en_US$": 200, "$points_zh_HK$": 200}})
+				deadline := time.Now().Add(5 * time.Second)
+				for sw.eventsAfter(time.Time{}) == 0 && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if sw.eventsAfter(time.Time{}) == 0 {
+					t.Fatal("no event for an update before the rotation")
+				}
+				rotated := time.Now()
+				if err := other.RotateWalletSecret(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				// A change right after the rotation wakes the stream before the
+				// revocation check runs: it must not be sent.
+				s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: card, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
+					DataInfo: client.DataInfo{"$points_en_US$": 300, "$points_zh_HK$": 300}})
+				ended := sw.waitEnd(t, 5*time.Second)
+				if d := ended.Sub(rotated); d > 2*time.Second {
+					t.Errorf("the stream ended %s after the rotation, want within 2s", d)
+				}
+				if n := sw.eventsAfter(rotated); n != 0 {
+					t.Errorf("%d events sent after the rotation", n)
+				}
+			})
+
+			t.Run("LinkExpiry", func(t *testing.T) {
+				secret, err := s.db.WalletSecret(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Token expiry is kept to the second: this one works for 2–3 s.
+				expires := time.Now().Add(3 * time.Second).Truncate(time.Second)
+				tok, err := wallet.NewToken(secret, holder, expires)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp := openStream(t, s.url+"/wallet/"+tok+"/events", "")
+				defer resp.Body.Close()
+				sw := watchStream(t, resp)
+				ended := sw.waitEnd(t, 6*time.Second)
+				if ended.Before(expires) || ended.Sub(expires) > time.Second {
+					t.Errorf("the stream of a link expiring at %s ended at %s", expires.Format(time.StampMilli), ended.Format(time.StampMilli))
+				}
+				s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: card, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
+					DataInfo: client.DataInfo{"$points_en_US$": 400, "$points_zh_HK$": 400}})
+				if r, _ := get(t, s.url+"/wallet/"+tok+"/api/passes"); r.StatusCode != http.StatusNotFound {
+					t.Errorf("change feed of the expired link: %d, want 404", r.StatusCode)
+				}
+			})
+		})
+	}
+}
+
+// TestWalletStreamKeepAlive: an idle stream receives each keep-alive comment
+// when it is written (flushed), not later with the next event.
+func TestWalletStreamKeepAlive(t *testing.T) {
+	s := newWalletSite(t, sqlstoretest.OpenSQLite(t), func(wl *ipasshttp.Wallet) { wl.KeepAlive = 200 * time.Millisecond })
+	resp := openStream(t, s.link(t, s.demo.UserIDs[0])+"/events", "")
+	defer resp.Body.Close()
+	sw := watchStream(t, resp)
+	deadline := time.Now().Add(3 * time.Second)
+	for !sw.has(": keepalive") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !sw.has(": keepalive") {
+		t.Fatal("no keep-alive comment reached an idle stream within 3s (200ms interval)")
+	}
+}
+
+// TestWalletStreamCaps: streams over a cap are refused at once with 429 and
+// Retry-After, and a refused stream holds nothing: once the admitted ones
+// close, as many can open again.
+func TestWalletStreamCaps(t *testing.T) {
+	try := func(t *testing.T, url string) *http.Response {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	refused := func(t *testing.T, resp *http.Response, what string) {
+		t.Helper()
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s: %d Retry-After %q, want 429 with Retry-After", what, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	admitted := func(t *testing.T, resp *http.Response, what string) {
+		t.Helper()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d, want an open stream", what, resp.StatusCode)
+		}
+	}
+	for engine, open := range sqlstoretest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			s := newWalletSite(t, open(t), func(wl *ipasshttp.Wallet) {
+				wl.MaxStreamsPerHolder, wl.MaxStreamsPerIP, wl.MaxStreams = 2, 3, 100
+			})
+			t.Run("PerHolderAndPerIP", func(t *testing.T) {
+				// Two links of one holder count together.
+				a1, a2 := s.link(t, "holder-a"), s.link(t, "holder-a")
+				var open []*http.Response
+				for i, l := range []string{a1, a2} {
+					r := try(t, l+"/events")
+					admitted(t, r, "holder A's stream "+string(rune('1'+i)))
+					open = append(open, r)
+				}
+				for range 3 {
+					refused(t, try(t, a1+"/events"), "a third stream of holder A")
+				}
+				r := try(t, s.link(t, "holder-b")+"/events")
+				admitted(t, r, "holder B's first stream")
+				open = append(open, r)
+				refused(t, try(t, s.link(t, "holder-c")+"/events"), "a fourth stream from one address")
+				for _, r := range open {
+					r.Body.Close()
+				}
+				// Closed streams give their places back (the server notices at
+				// its next write; the refusals above took none).
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					r := try(t, s.link(t, "holder-c")+"/events")
+					if r.StatusCode == http.StatusOK {
+						r.Body.Close()
+						break
+					}
+					r.Body.Close()
+					if time.Now().After(deadline) {
+						t.Fatal("places of closed streams were not given back within 5s")
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			})
+		})
+	}
+	t.Run("Total", func(t *testing.T) {
+		s := newWalletSite(t, sqlstoretest.OpenSQLite(t), func(wl *ipasshttp.Wallet) {
+			wl.MaxStreamsPerHolder, wl.MaxStreamsPerIP, wl.MaxStreams = 5, 50, 3
+		})
+		for i := range 3 {
+			r := try(t, s.link(t, "holder-"+string(rune('a'+i)))+"/events")
+			admitted(t, r, "stream")
+			defer r.Body.Close()
+		}
+		refused(t, try(t, s.link(t, "holder-z")+"/events"), "a stream over the total cap")
+	})
+}
