@@ -105,7 +105,10 @@ func peerIP(r *http.Request) string {
 	return host
 }
 
+// tooManyStreams refuses a stream. The connection closes with the answer: a
+// refused stream keeps nothing open, not even an idle keep-alive.
 func (wl *Wallet) tooManyStreams(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
 	w.Header().Set("Retry-After", strconv.Itoa(streamRetryAfter))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusTooManyRequests)
