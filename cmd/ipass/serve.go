@@ -100,6 +100,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 			return err
 		}
 	}
+	warnLoosePermissions(logger, cfg, keys)
 
 	srv := &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
