@@ -63,7 +63,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
 	fs.StringVar(&c.prevEncryptionKey, "previous-encryption-key", "", "during a server key rotation: the old RSA encryption key `file`, still accepted for requests whose Encrypt keyVersion is --previous-server-key-version")
 	fs.IntVar(&c.prevKeyVersion, "previous-server-key-version", -1, "the Encrypt keyVersion of --previous-encryption-key")
-	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics on the listen address")
+	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics, on the listen address or on --metrics-addr")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this `address` only (plain HTTP; e.g. 127.0.0.1:9090), and not on --addr")
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to `FILE` when the server stops (performance work; see BENCHMARKS.md)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")

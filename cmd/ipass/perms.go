@@ -23,8 +23,9 @@ func warnLoosePermissions(logger *slog.Logger, cfg *serveConfig, keys *serverKey
 	if runtime.GOOS == "windows" {
 		return // Unix permission bits say nothing there
 	}
-	if open, mode := loose(cfg.dataDir); open {
-		logger.Warn("the data directory is open to other users", "path", cfg.dataDir, "mode", mode, "fix", "chmod 700 "+shellQuote(cfg.dataDir))
+	dir := filepath.Clean(cfg.dataDir)
+	if open, mode := loose(dir); open {
+		logger.Warn("the data directory is open to other users", "path", dir, "mode", mode, "fix", "chmod 700 "+shellQuote(dir))
 	}
 	seen := map[string]bool{}
 	keyFile := func(path string) {
