@@ -112,7 +112,8 @@ func TestWalletRevocationAcrossProcesses(t *testing.T) {
 				t.Fatalf("ipass admin wallet-secret rotate: %v\n%s", err, out)
 			}
 			rotated := time.Now()
-			c.call(t, last, "updatePass", pointsUpdate(card, 300), "SUCCESS")
+			// No write follows yet: the streams must find the rotation by
+			// themselves (a change would wake them; see the http tests).
 			for i, w := range streams {
 				select {
 				case <-w.ended:
@@ -122,6 +123,10 @@ func TestWalletRevocationAcrossProcesses(t *testing.T) {
 				if d := w.endAt.Sub(rotated); d > 2*time.Second {
 					t.Errorf("node %d's stream ended %s after the rotation command returned, want within 2s", i, d)
 				}
+			}
+			c.call(t, last, "updatePass", pointsUpdate(card, 300), "SUCCESS")
+			time.Sleep(walletLive)
+			for i, w := range streams {
 				if n := w.after(rotateStart); n != 0 {
 					t.Errorf("node %d sent %d events on a revoked link", i, n)
 				}

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -160,6 +161,9 @@ func openSQLite(ctx context.Context, path string) (d dialect, r, w *sql.DB, err 
 	}()
 	d = sqliteDialect
 	d.releaseInit = release
+	if err := createPrivate(abs); err != nil {
+		return dialect{}, nil, nil, err
+	}
 
 	// A file: URI so that '?', '#' or '%' in the path are escaped rather than
 	// taken for DSN syntax.
@@ -209,6 +213,24 @@ func openSQLite(ctx context.Context, path string) (d dialect, r, w *sql.DB, err 
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return d, r, w, nil
+}
+
+// createPrivate creates the database file empty and 0600 if it does not
+// exist (SQLite takes an empty file for a new database). Left to the driver
+// it would be 0644 less the umask, readable by every local user, and it holds
+// the wallet secret and tenants' keys. SQLite gives the -wal, -shm and
+// -journal files the main file's permissions, so they follow. An existing
+// file keeps its mode: `ipass serve` warns about a loose one rather than
+// changing the operator's file behind their back.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create sqlite file: %w", err)
+	}
+	return f.Close()
 }
 
 // setWAL switches the database file to WAL mode (a persistent property of

@@ -37,11 +37,12 @@ type serveConfig struct {
 	prevKeyVersion    int           // the Encrypt keyVersion of prevEncryptionKey; default -1 (none)
 	walletTimezone    string        // time zone of dates in the wallet pages; default Asia/Hong_Kong
 	maxConnections    int           // open connections at most; default 0: the descriptor limit less a reserve
+	metrics           bool          // serve Prometheus metrics at GET /metrics; default true
+	metricsAddr       string        // serve /metrics only on this address, not on addr; default none
+	cpuProfile        string        // write a Go CPU profile of the whole run here; default none
 	// Wallet event stream caps and keep-alive; defaults in package http.
 	walletMaxStreams, walletMaxStreamsPerIP, walletMaxStreamsPerHolder int
 	walletKeepAlive                                                    time.Duration
-	metrics                                                            bool   // serve Prometheus metrics at GET /metrics; default true
-	cpuProfile                                                         string // write a Go CPU profile of the whole run here; default none
 }
 
 func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
@@ -66,7 +67,8 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
 	fs.StringVar(&c.prevEncryptionKey, "previous-encryption-key", "", "during a server key rotation: the old RSA encryption key `file`, still accepted for requests whose Encrypt keyVersion is --previous-server-key-version")
 	fs.IntVar(&c.prevKeyVersion, "previous-server-key-version", -1, "the Encrypt keyVersion of --previous-encryption-key")
-	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics on the listen address")
+	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics, on the listen address or on --metrics-addr")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve GET /metrics on this `address` only (plain HTTP; e.g. 127.0.0.1:9090), and not on --addr")
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to `FILE` when the server stops (performance work; see BENCHMARKS.md)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
 	fs.IntVar(&c.maxConnections, "max-connections", 0, "most connections open at once (0: the descriptor limit, ulimit -n, less 128 kept for the database and files)")
@@ -128,6 +130,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.maxBodyBytes <= 0 {
 		return fmt.Errorf("--max-body-bytes %d: must be positive", c.maxBodyBytes)
+	}
+	if c.metricsAddr != "" && !c.metrics {
+		return fmt.Errorf("--metrics-addr needs --metrics")
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")

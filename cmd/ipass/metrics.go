@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/metrics"
@@ -11,13 +14,29 @@ import (
 )
 
 // instrument plugs the Prometheus exporter into the server's and the
-// store's observer hooks and serves it at GET /metrics.
-func instrument(srv *ipasshttp.Server, db *sqlstore.DB) *metrics.Metrics {
+// store's observer hooks and returns its GET /metrics handler.
+func instrument(srv *ipasshttp.Server, db *sqlstore.DB) http.Handler {
 	m := metrics.New(db.PoolStats)
 	db.SetObserver(m)
 	srv.Observer = m
-	srv.Metrics = m.Handler()
-	return m
+	return m.Handler()
+}
+
+// metricsServer serves h at GET /metrics on its own listener
+// (--metrics-addr), so the metrics can stay on a private interface while
+// the API listens on a public one. Every other request is a plain 404: this
+// listener speaks to a scraper, never to a merchant.
+func metricsServer(h http.Handler, logger *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // startCPUProfile profiles the process into path until the returned

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +102,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 			return err
 		}
 	}
+	warnLoosePermissions(logger, cfg, keys)
 
 	srv := &ipasshttp.Server{
 		Service:           &service.Service{Tenants: db, Passes: db, Logger: logger},
@@ -118,14 +121,34 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if srv.MaxConnections, srv.Wallet.MaxStreams, err = connectionLimits(cfg, logger); err != nil {
 		return err
 	}
+	var ms *http.Server // --metrics-addr's own server
 	if cfg.metrics {
-		instrument(srv, db)
+		if h := instrument(srv, db); cfg.metricsAddr == "" {
+			srv.Metrics = h
+		} else {
+			ms = metricsServer(h, logger)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	ln = srv.Listener(ln)
+	if ms != nil {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on --metrics-addr %s: %w", cfg.metricsAddr, err)
+		}
+		logger.Info("metrics listening", "addr", mln.Addr().String(), "url", "http://"+mln.Addr().String()+"/metrics")
+		go func() {
+			if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		// Closed last, so scrapes still see the drain.
+		defer ms.Close()
+	}
 	addr := ln.Addr().String()
 	scheme := "http"
 	if cfg.tlsCert != "" {

@@ -91,11 +91,17 @@ func startServe(t *testing.T, dataDir string, extra ...string) (url string, stdo
 // startServeArgs is startServe with only the listening flags added to args.
 func startServeArgs(t *testing.T, extra ...string) (url string, stdout *syncBuffer, stop func() int) {
 	t.Helper()
+	url, stdout, _, stop = startServeLogs(t, extra...)
+	return url, stdout, stop
+}
+
+// startServeLogs is startServeArgs that also returns what serve logged.
+func startServeLogs(t *testing.T, extra ...string) (url string, stdout, stderr *syncBuffer, stop func() int) {
+	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout = &syncBuffer{}
-	stderr := &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &env{stdout: stdout, stderr: stderr, getenv: func(string) string { return "" }}, args)
@@ -130,7 +136,7 @@ func startServeArgs(t *testing.T, extra ...string) (url string, stdout *syncBuff
 		return code
 	}
 	t.Cleanup(func() { stop() })
-	return url, stdout, stop
+	return url, stdout, stderr, stop
 }
 
 func TestServeFirstStartAndRestart(t *testing.T) {
