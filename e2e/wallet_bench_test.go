@@ -20,11 +20,26 @@ import (
 // within 1 s; at most 50 MB.
 //
 //	go test ./e2e/ -run '^$' -bench WalletSSE1000 -benchtime 20x
-func BenchmarkWalletSSE1000(b *testing.B) {
-	const streams = 1000
-	s := startCluster(b, "", "", 1)[0]
+func BenchmarkWalletSSE1000(b *testing.B) { benchWalletStreams(b, 1000, 1) }
+
+// BenchmarkWalletStreams2000 is the same with 2,000 streams on a wallet of
+// 300 passes: what a stream keeps must not grow with the wallet. Target: at
+// most 60 MB of extra resident memory.
+//
+//	go test ./e2e/ -run '^$' -bench WalletStreams2000 -benchtime 5x
+func BenchmarkWalletStreams2000(b *testing.B) { benchWalletStreams(b, 2000, 300) }
+
+func benchWalletStreams(b *testing.B, streams, passes int) {
+	// The stream caps lifted for one holder on one address: this measures
+	// the streams, not the limits.
+	n := strconv.Itoa(streams)
+	s := startCluster(b, "", "", 1, "--wallet-max-streams", n, "--wallet-max-streams-per-ip", n,
+		"--wallet-max-streams-per-holder", n, "--max-connections", strconv.Itoa(2*streams+100))[0]
 	c := newAPIClient(b, client44ID)
 	card := c.call(b, s.addr, "createPass", memberCreate("wallet-sse-bench"), "SUCCESS").passID()
+	for i := 1; i < passes; i++ {
+		c.call(b, s.addr, "createPass", memberCreate(fmt.Sprintf("wallet-sse-bench-%d", i)), "SUCCESS")
+	}
 	link := walletLink(b, "sqlite:"+filepath.Join(s.dataDir, "ipass.db"), s.addr, user0534)
 	u, err := url.Parse(link)
 	if err != nil {

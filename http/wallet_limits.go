@@ -183,3 +183,78 @@ func orDefault[T int | time.Duration](v, def T) T {
 	}
 	return def
 }
+
+// sink is where a stream's bytes go: each write is sent at once, with a
+// deadline of its own (a stream outlives the server's read and write
+// timeouts, which exist for ordinary requests).
+type sink struct {
+	write func([]byte) error
+	close func()
+}
+
+// openSink sends the stream's status and headers (those set on w) and
+// returns its sink and a context that ends when the client goes away;
+// detached says the stream may (and should) outlive the handler.
+//
+// On HTTP/1 the connection is taken over from net/http: a stream then holds
+// one goroutine, a small read goroutine and no buffers, instead of net/http's
+// per-connection reader and writer buffers, its background reader and the
+// chunked encoder (about three times the memory per stream). The body ends
+// when the connection closes, as HTTP/1 allows. Elsewhere (HTTP/2) the
+// ResponseWriter serves.
+func openSink(w http.ResponseWriter, r *http.Request) (out *sink, ctx context.Context, detached bool) {
+	rc := http.NewResponseController(w)
+	if r.ProtoMajor == 1 {
+		if conn, _, err := rc.Hijack(); err == nil {
+			out, ctx = hijackedSink(r.Context(), w.Header(), conn)
+			return out, ctx, true
+		}
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	return &sink{
+		write: func(b []byte) error {
+			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			return rc.Flush()
+		},
+		close: func() {},
+	}, r.Context(), false
+}
+
+func hijackedSink(parent context.Context, h http.Header, conn net.Conn) (*sink, context.Context) {
+	// net/http cancels the request's context when the handler returns.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	_ = conn.SetDeadline(time.Time{})
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	_ = h.Write(&head)
+	head.WriteString("\r\n")
+	out := &sink{
+		write: func(b []byte) error {
+			_ = conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			_, err := conn.Write(b)
+			return err
+		},
+		close: func() {
+			cancel()
+			_ = conn.Close()
+		},
+	}
+	if err := out.write(head.Bytes()); err != nil {
+		cancel()
+	}
+	// A client says nothing on a stream: its end, or anything it sends (a
+	// request pipelined behind this one would never be answered), ends it.
+	go func() {
+		var b [1]byte
+		_, _ = conn.Read(b[:])
+		cancel()
+	}()
+	return out, ctx
+}

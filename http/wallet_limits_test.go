@@ -3,7 +3,9 @@ package http_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -254,4 +256,52 @@ func TestWalletStreamCaps(t *testing.T) {
 		}
 		refused(t, try(t, s.link(t, "holder-z")+"/events"), "a stream over the total cap")
 	})
+}
+
+// TestWalletStreamMemoryIndependentOfWallet: what an open stream keeps does
+// not grow with the holder's wallet. The heap held by 100 open streams on a
+// wallet of 200 large passes is compared with 100 on a wallet of one (the
+// streams opened one after another, so none shares another's first read).
+func TestWalletStreamMemoryIndependentOfWallet(t *testing.T) {
+	const streams = 100
+	s := newWalletSite(t, sqlstoretest.OpenSQLite(t), func(wl *ipasshttp.Wallet) {
+		wl.MaxStreams, wl.MaxStreamsPerIP, wl.MaxStreamsPerHolder = 1000, 1000, 1000
+	})
+	small, big := s.demo.UserIDs[0], s.demo.UserIDs[1]
+	s.card(t, small, 1, "C-small")
+	for i := range 200 {
+		s.create(t, big, s.demo.CardTemplate, fmt.Sprintf("C-%d-%s", i, strings.Repeat("x", 400)), client.DataInfo{
+			"$points_en_US$": i, "$points_zh_HK$": i, "$level_en_US$": strings.Repeat("Gold ", 200), "$level_zh_HK$": strings.Repeat("金", 300),
+		}, time.Now().Add(365*24*time.Hour))
+	}
+	held := func(user string) uint64 {
+		t.Helper()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		link := s.link(t, user)
+		var open []*http.Response
+		for range streams {
+			resp := openStream(t, link+"/events", "")
+			sw := watchStream(t, resp)
+			for deadline := time.Now().Add(5 * time.Second); !sw.has("retry: 1000") && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			open = append(open, resp)
+		}
+		time.Sleep(100 * time.Millisecond)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		for _, r := range open {
+			r.Body.Close()
+		}
+		return (after.HeapInuse + after.StackInuse - min(after.HeapInuse+after.StackInuse, before.HeapInuse+before.StackInuse)) / streams
+	}
+	perSmall := held(small)
+	time.Sleep(200 * time.Millisecond) // the first streams' places are given back
+	perBig := held(big)
+	t.Logf("memory held per open stream: %d B on a 1-pass wallet, %d B on a 200-pass wallet", perSmall, perBig)
+	if perBig > perSmall+8<<10 {
+		t.Errorf("a stream on a 200-pass wallet holds %d B, on a 1-pass wallet %d B: it keeps the wallet", perBig, perSmall)
+	}
 }

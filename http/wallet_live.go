@@ -99,25 +99,8 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	release, ok := wl.gate.admit(ip, claims.UserID)
-	if !ok {
-		wl.tooManyStreams(w)
-		return
-	}
-	defer release()
-	wl.watchStart.Do(func() { go wl.watchSecret() })
-	user, token := claims.UserID, r.PathValue("token")
-	// valid: the link still opens this wallet under secret (nil: the
-	// revocation check has not read one yet, nothing to compare).
-	valid := func(secret []byte) bool {
-		if secret == nil {
-			return true
-		}
-		c, err := wallet.ParseTokenClaims(secret, token, wl.now())
-		return err == nil && c.UserID == user
-	}
-
 	from := r.Header.Get("Last-Event-ID")
+	replay := from != ""
 	if from == "" {
 		from = r.URL.Query().Get("since")
 	}
@@ -126,135 +109,193 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Last-Event-ID / since: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	// A stream outlives the server's read and write timeouts, which exist for
-	// ordinary requests; each write below gets a deadline of its own.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	write := func(format string, args ...any) error {
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		if _, err := fmt.Fprintf(w, format, args...); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-
-	var wake <-chan struct{}
-	if wl.Notifier != nil {
-		var stop func()
-		// Subscribe before the first read: a change committed in between
-		// then wakes us instead of being missed.
-		wake, stop = wl.Notifier.SubscribeHolder(user)
-		defer stop()
-	}
-	_, revoked := wl.secrets.current()
-	ctx := r.Context()
-	all, err := wl.read(ctx, user, 0)
-	if err != nil {
-		wl.internal(w, r, err)
+	release, ok := wl.gate.admit(ip, claims.UserID)
+	if !ok {
+		wl.tooManyStreams(w)
 		return
 	}
-	if !valid(all.secret) {
+	wl.watchStart.Do(func() { go wl.watchSecret() })
+	st := &stream{wl: wl, user: claims.UserID, token: r.PathValue("token"), linkExpires: claims.Expires, release: release}
+	if wl.Notifier != nil {
+		// Subscribe before the first read: a change committed in between
+		// then wakes us instead of being missed.
+		st.wake, st.stopWake = wl.Notifier.SubscribeHolder(st.user)
+	}
+	_, st.revoked = wl.secrets.current()
+	all, err := wl.read(r.Context(), st.user, 0)
+	if err == nil && !st.valid(all.secret) {
+		st.end()
 		wl.notFound(w, r)
+		return
+	}
+	if err != nil {
+		st.end()
+		wl.internal(w, r, err)
 		return
 	}
 	// Only the next expiry is kept, not the passes: a stream's memory must
 	// not grow with the wallet. A change can only bring it forward; a
 	// passed expiry re-reads the wallet (shared with the holder's other
 	// streams) and computes it again.
-	checked := wl.now()
-	next, hasNext := wallet.NextChange(all.hc.Passes, checked)
-	cursor := all.hc.Cursor
+	st.checked = wl.now()
+	st.next, st.hasNext = wallet.NextChange(all.hc.Passes, st.checked)
+	st.cursor = all.hc.Cursor
+	if since != 0 || replay {
+		st.cursor, st.catchUpFirst = since, true
+	}
 	all = nil
 
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if err := write("retry: %d\n\n", sseRetry.Milliseconds()); err != nil {
+	out, ctx, detached := openSink(w, r)
+	st.out = out
+	if detached {
+		// The connection is the stream's now: the handler returns, and
+		// net/http lets go of its buffers for this connection.
+		go st.run(ctx)
 		return
 	}
-	errRevoked := errors.New("the link was revoked or expired")
-	send := func(hc *ipass.HolderChanges) error {
-		b, err := ipass.MarshalJSON(newFeed(hc, wl.now()))
-		if err != nil {
-			return err
-		}
-		return write("id: %d\ndata: %s\n\n", hc.Cursor, b)
+	st.run(ctx)
+}
+
+// stream is one open event stream: what it keeps between events.
+type stream struct {
+	wl          *Wallet
+	user, token string
+	linkExpires time.Time
+	release     func()
+	out         *sink
+
+	wake         <-chan struct{}
+	stopWake     func()
+	revoked      <-chan struct{}
+	cursor       int64
+	catchUpFirst bool
+	next         time.Time // the next expiry among the holder's passes
+	hasNext      bool
+	checked      time.Time // expiries before this were sent already
+}
+
+var errRevoked = errors.New("the link was revoked or expired")
+
+// valid: the link still opens this wallet under secret (nil: the revocation
+// check has not read one yet, nothing to compare).
+func (st *stream) valid(secret []byte) bool {
+	if secret == nil {
+		return true
 	}
-	catchUp := func() error {
-		res, err := wl.read(ctx, user, cursor)
-		if err != nil {
+	c, err := wallet.ParseTokenClaims(secret, st.token, st.wl.now())
+	return err == nil && c.UserID == st.user
+}
+
+// end gives back what the stream holds.
+func (st *stream) end() {
+	if st.stopWake != nil {
+		st.stopWake()
+	}
+	if st.out != nil {
+		st.out.close()
+	}
+	st.release()
+}
+
+func (st *stream) write(format string, args ...any) error {
+	return st.out.write(fmt.Appendf(nil, format, args...))
+}
+
+func (st *stream) send(hc *ipass.HolderChanges) error {
+	b, err := ipass.MarshalJSON(newFeed(hc, st.wl.now()))
+	if err != nil {
+		return err
+	}
+	return st.write("id: %d\ndata: %s\n\n", hc.Cursor, b)
+}
+
+// catchUp sends what changed after the stream's cursor.
+func (st *stream) catchUp(ctx context.Context) error {
+	res, err := st.wl.read(ctx, st.user, st.cursor)
+	if err != nil {
+		return err
+	}
+	// The secret was read after the changes: a change committed after a
+	// rotation is never sent on a link the rotation revoked.
+	if !st.valid(res.secret) {
+		return errRevoked
+	}
+	hc := res.hc
+	if hc.Cursor == st.cursor {
+		return nil
+	}
+	if hc.Cursor < st.cursor {
+		// A cursor from the future (another database, or one handed out
+		// before the per-holder cursors): start over.
+		if res, err = st.wl.read(ctx, st.user, 0); err != nil {
 			return err
 		}
-		// The secret was read after the changes: a change committed after
-		// a rotation is never sent on a link the rotation revoked.
-		if !valid(res.secret) {
+		if !st.valid(res.secret) {
 			return errRevoked
 		}
-		hc := res.hc
-		if hc.Cursor == cursor {
-			return nil
-		}
-		if hc.Cursor < cursor {
-			// A cursor from the future (another database, or one handed out
-			// before the per-holder cursors): start over.
-			if res, err = wl.read(ctx, user, 0); err != nil {
-				return err
-			}
-			if !valid(res.secret) {
-				return errRevoked
-			}
-			hc = res.hc
-		}
-		if n, ok := wallet.NextChange(hc.Passes, wl.now()); ok && (!hasNext || n.Before(next)) {
-			next, hasNext = n, true
-		}
-		cursor = hc.Cursor
-		return send(hc)
+		hc = res.hc
 	}
-	expired := func() error {
-		res, err := wl.read(ctx, user, 0)
-		if err != nil {
-			return err
-		}
-		if !valid(res.secret) {
-			return errRevoked
-		}
-		// Nothing was written: tell the page its passes moved, with the
-		// passes that expired since the last look, under the unchanged cursor.
-		at := wl.now()
-		hc := &ipass.HolderChanges{Cursor: cursor}
-		for _, p := range res.hc.Passes {
-			if p.Status == ipass.StatusActive && p.EffectiveStatus(at) == ipass.StatusExpired && p.EndDate >= checked.UnixMilli() {
-				hc.Passes = append(hc.Passes, p)
-			}
-		}
-		checked = at
-		next, hasNext = wallet.NextChange(res.hc.Passes, at)
-		if len(hc.Passes) == 0 {
-			return nil
-		}
-		return send(hc)
+	if n, ok := wallet.NextChange(hc.Passes, st.wl.now()); ok && (!st.hasNext || n.Before(st.next)) {
+		st.next, st.hasNext = n, true
 	}
-	if since != 0 || r.Header.Get("Last-Event-ID") != "" {
-		cursor = since
-		if err := catchUp(); err != nil {
+	st.cursor = hc.Cursor
+	return st.send(hc)
+}
+
+// expired tells the page which passes expired since the last look. Nothing
+// was written, so they go out under the unchanged cursor.
+func (st *stream) expired(ctx context.Context) error {
+	res, err := st.wl.read(ctx, st.user, 0)
+	if err != nil {
+		return err
+	}
+	if !st.valid(res.secret) {
+		return errRevoked
+	}
+	at := st.wl.now()
+	hc := &ipass.HolderChanges{Cursor: st.cursor}
+	for _, p := range res.hc.Passes {
+		if p.Status == ipass.StatusActive && p.EffectiveStatus(at) == ipass.StatusExpired && p.EndDate >= st.checked.UnixMilli() {
+			hc.Passes = append(hc.Passes, p)
+		}
+	}
+	st.checked = at
+	st.next, st.hasNext = wallet.NextChange(res.hc.Passes, at)
+	if len(hc.Passes) == 0 {
+		return nil
+	}
+	return st.send(hc)
+}
+
+// run writes the stream until the client leaves, the server stops, the
+// link expires or is revoked, or a write fails.
+func (st *stream) run(ctx context.Context) {
+	defer st.end()
+	wl := st.wl
+	if err := st.write("retry: %d\n\n", sseRetry.Milliseconds()); err != nil {
+		return
+	}
+	if st.catchUpFirst {
+		if err := st.catchUp(ctx); err != nil {
 			wl.streamEnded(ctx, err)
 			return
 		}
 	}
-
 	keepalive := time.NewTicker(wl.keepAlive())
 	defer keepalive.Stop()
-	linkExpires := time.NewTimer(time.Until(claims.Expires))
+	linkExpires := time.NewTimer(time.Until(st.linkExpires))
 	defer linkExpires.Stop()
 	expiry := time.NewTimer(time.Hour)
 	defer expiry.Stop()
 	for {
 		var expiryC <-chan time.Time
-		if hasNext {
-			expiry.Reset(max(time.Until(next), 0))
+		if st.hasNext {
+			expiry.Reset(max(time.Until(st.next), 0))
 			expiryC = expiry.C
 		}
+		var err error
 		select {
 		case <-ctx.Done():
 			return
@@ -262,20 +303,20 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-linkExpires.C:
 			return
-		case <-revoked:
+		case <-st.revoked:
 			var secret []byte
-			secret, revoked = wl.secrets.current()
-			if !valid(secret) {
+			secret, st.revoked = wl.secrets.current()
+			if !st.valid(secret) {
 				err = errRevoked
 			}
-		case <-wake:
-			err = catchUp()
+		case <-st.wake:
+			err = st.catchUp(ctx)
 		case <-keepalive.C:
-			if err = write(": keepalive\n\n"); err == nil {
-				err = catchUp()
+			if err = st.write(": keepalive\n\n"); err == nil {
+				err = st.catchUp(ctx)
 			}
 		case <-expiryC:
-			err = expired()
+			err = st.expired(ctx)
 		}
 		if err != nil {
 			wl.streamEnded(ctx, err)
@@ -336,7 +377,9 @@ func (wl *Wallet) read(ctx context.Context, user string, since int64) (*feedRead
 	}
 	wl.flightMu.Unlock()
 	if lead {
-		wl.runFlight(k, g, f)
+		// In a goroutine of its own: the database driver's deep stack then
+		// never grows the stack of a long-lived stream's goroutine.
+		go wl.runFlight(k, g, f)
 	}
 	select {
 	case <-f.done:
