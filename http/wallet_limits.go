@@ -57,6 +57,13 @@ func (g *streamGate) roomFor(ip string) bool {
 	return g.total < g.maxTotal && g.byIP[ip] < g.maxPerIP
 }
 
+// holderFull reports whether holder has every stream it may have.
+func (g *streamGate) holderFull(holder string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.byHolder[holder] >= g.maxPerHolder
+}
+
 // admit takes a place for a stream of holder from ip, or reports false.
 func (g *streamGate) admit(ip, holder string) (release func(), ok bool) {
 	g.mu.Lock()

@@ -95,6 +95,15 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 		wl.tooManyStreams(w)
 		return
 	}
+	// A link whose holder has all their streams is refused without a
+	// database read when the last secret seen still opens it: a flood on one
+	// link costs an HMAC per attempt, not a query.
+	if secret, _ := wl.secrets.current(); secret != nil {
+		if c, err := wallet.ParseTokenClaims(secret, r.PathValue("token"), wl.now()); err == nil && wl.gate.holderFull(c.UserID) {
+			wl.tooManyStreams(w)
+			return
+		}
+	}
 	claims, ok := wl.claims(w, r)
 	if !ok {
 		return
