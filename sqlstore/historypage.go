@@ -156,7 +156,7 @@ func priorOf(ctx context.Context, q queryer, v *ipass.PassVersion) (sql.NullStri
 		// problem as it always did.
 		return sql.NullString{}, nil, nil
 	}
-	prior, err := encodeDataInfo(ipass.DataInfo(e.Prior()))
+	prior, err := encodeObject(e.Prior(), false)
 	if err != nil {
 		return sql.NullString{}, nil, fmt.Errorf("pass %s version %d: prior: %w", v.PassID, v.Version, err)
 	}
@@ -207,7 +207,7 @@ func rebuildState(ctx context.Context, q queryer, passID string, version int) (i
 			return nil, nil
 		}
 		if r.prior == nil {
-			prior, err := encodeDataInfo(ipass.DataInfo(e.Prior()))
+			prior, err := encodeObject(e.Prior(), false)
 			if err != nil {
 				return nil, fmt.Errorf("pass %s version %d: prior: %w", passID, r.v.Version, err)
 			}
@@ -235,7 +235,7 @@ func saveState(ctx context.Context, q queryer, passID string, version int, state
 		}
 		return nil
 	}
-	text, err := encodeDataInfo(ipass.DataInfo(state))
+	text, err := encodeObject(state, false)
 	if err != nil {
 		return fmt.Errorf("pass %s: history state: %w", passID, err)
 	}
