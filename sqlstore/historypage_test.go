@@ -95,6 +95,22 @@ func testHistoryPage(t *testing.T, newDSN func(testing.TB) string) {
 	update(historyChanges[1]) // and the stored state carries on from there
 	checkPages(t, db, p.ID)
 
+	// Seeded passes (ipass admin seed) leave nothing for the next open to fill.
+	sp, sv := newPass(passID(3), "serial-3")
+	sp.Version, sv.PassID, sv.Version, sv.Status = 1, sp.ID, 1, sp.Status
+	if err := db.SeedPasses(ctx(t), []*ipass.Pass{sp}, []*ipass.PassVersion{sv}); err != nil {
+		t.Fatal(err)
+	}
+	if n := missing(); n != 0 {
+		t.Fatalf("after a seed, %d rows lack a prior", n)
+	}
+	if _, err := db.UpdatePass(ctx(t), sp.ID, func(next *ipass.Pass) (*ipass.PassVersion, error) {
+		return &ipass.PassVersion{Operation: "updatePass", Changes: json.RawMessage(historyChanges[0])}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkPages(t, db, sp.ID)
+
 	if _, err := db.HistoryPage(ctx(t), "nope", 1, 1); !errors.Is(err, ipass.ErrNotFound) {
 		t.Fatalf("HistoryPage of a missing pass: %v, want ErrNotFound", err)
 	}
