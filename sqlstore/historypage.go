@@ -258,7 +258,7 @@ func (db *DB) fillPriors(ctx context.Context) error {
 	after, filled := "", 0
 	for {
 		var ids []string
-		rows, err := db.w.QueryContext(ctx, `SELECT DISTINCT pass_id FROM pass_versions
+		rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT pass_id FROM pass_versions
 			WHERE prior IS NULL AND pass_id > $1 ORDER BY pass_id LIMIT 100`, after)
 		if err != nil {
 			return fmt.Errorf("fill history priors: %w", err)

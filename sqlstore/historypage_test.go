@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/ipass-dev/ipass"
@@ -56,6 +57,25 @@ func testHistoryPage(t *testing.T, newDSN func(testing.TB) string) {
 			update(c)
 		}
 	}
+	checkPages(t, db, p.ID)
+	// Concurrent writers, through two handles (two processes on
+	// PostgreSQL): each version's prior is taken under the pass's lock.
+	db2 := sqlstoretest.Open(t, dsn)
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range 4 {
+				store := []*sqlstore.DB{db, db2}[w%2]
+				c := historyChanges[(w+i)%len(historyChanges)]
+				if _, err := store.UpdatePass(ctx(t), p.ID, func(next *ipass.Pass) (*ipass.PassVersion, error) {
+					return &ipass.PassVersion{Operation: "updatePass", Changes: json.RawMessage(c), TracerID: "c"}, nil
+				}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	checkPages(t, db, p.ID)
 
 	raw := rawDB(t, dsn)
