@@ -101,57 +101,100 @@ var topFields = []string{"status", "startDate", "endDate", "bizCreate", "codeInf
 // ReplayHistory turns stored versions (1, 2, … in order, as
 // [PassStore.History] returns them) into entries with from → to values.
 // A version stores only the new values of what it changed, so the old ones
-// come from replaying every earlier version.
+// come from replaying every earlier version. A store that keeps each
+// version's [HistoryEntry.Prior] answers a page without this replay (see
+// [PassStore.HistoryPage]).
 func ReplayHistory(versions []PassVersion) ([]HistoryEntry, error) {
-	state := map[string]json.RawMessage{}
+	state := HistoryState{}
 	out := make([]HistoryEntry, 0, len(versions))
 	for i, v := range versions {
 		if v.Version != i+1 {
 			return nil, fmt.Errorf("history of pass %s: version %d at position %d", v.PassID, v.Version, i+1)
 		}
-		var changed map[string]json.RawMessage
-		if len(v.Changes) > 0 && !bytes.Equal(v.Changes, []byte("null")) {
-			if err := json.Unmarshal(v.Changes, &changed); err != nil {
-				return nil, fmt.Errorf("history of pass %s version %d: changes: %w", v.PassID, v.Version, err)
-			}
-		}
-		e := HistoryEntry{
-			Version: v.Version, Operation: v.Operation, ChangedAt: v.At, RequestStatus: v.RequestStatus,
-			UpdateDetailType: v.UpdateKind, Status: v.Status, Changes: []FieldChange{}, Metadata: v.Metadata,
-			PassVerifyCode: v.PassVerifyCode, BizDate: v.BizDate, TracerID: v.TracerID, ClientID: v.ClientID,
-		}
-		for _, f := range topFields {
-			if to, ok := changed[f]; ok {
-				e.Changes = append(e.Changes, FieldChange{Field: f, From: state[f], To: to})
-				state[f] = to
-			}
-		}
-		if raw, ok := changed["dataInfo"]; ok {
-			var di map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &di); err != nil {
-				return nil, fmt.Errorf("history of pass %s version %d: dataInfo: %w", v.PassID, v.Version, err)
-			}
-			keys := make([]string, 0, len(di))
-			for k := range di {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			for _, k := range keys {
-				field, to := "dataInfo."+k, di[k]
-				if bytes.Equal(to, []byte("null")) {
-					to = nil // removed (5.4)
-				}
-				e.Changes = append(e.Changes, FieldChange{Field: field, From: state[field], To: to})
-				if to == nil {
-					delete(state, field)
-				} else {
-					state[field] = to
-				}
-			}
+		e, err := state.Apply(v)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// HistoryState is what a pass's history has built up after some version:
+// each field (as [FieldChange.Field] names it) with the last value a
+// version's changes gave it. It is the "from" of the next version.
+type HistoryState map[string]json.RawMessage
+
+// Apply returns v's entry, its from values taken from s, and moves s past v.
+func (s HistoryState) Apply(v PassVersion) (HistoryEntry, error) {
+	e, err := HistoryEntryOf(v, s)
+	if err != nil {
+		return e, err
+	}
+	// The fields of one version are distinct, so applying them after the
+	// whole entry is built is the same as applying each in turn.
+	for _, c := range e.Changes {
+		if c.To == nil {
+			delete(s, c.Field)
+		} else {
+			s[c.Field] = c.To
+		}
+	}
+	return e, nil
+}
+
+// HistoryEntryOf builds v's entry; before holds the value each field had
+// before v (a [HistoryState] up to the previous version, or v's own
+// [HistoryEntry.Prior]). A field missing from before had no value.
+func HistoryEntryOf(v PassVersion, before map[string]json.RawMessage) (HistoryEntry, error) {
+	e := HistoryEntry{
+		Version: v.Version, Operation: v.Operation, ChangedAt: v.At, RequestStatus: v.RequestStatus,
+		UpdateDetailType: v.UpdateKind, Status: v.Status, Changes: []FieldChange{}, Metadata: v.Metadata,
+		PassVerifyCode: v.PassVerifyCode, BizDate: v.BizDate, TracerID: v.TracerID, ClientID: v.ClientID,
+	}
+	var changed map[string]json.RawMessage
+	if len(v.Changes) > 0 && !bytes.Equal(v.Changes, []byte("null")) {
+		if err := json.Unmarshal(v.Changes, &changed); err != nil {
+			return e, fmt.Errorf("history of pass %s version %d: changes: %w", v.PassID, v.Version, err)
+		}
+	}
+	for _, f := range topFields {
+		if to, ok := changed[f]; ok {
+			e.Changes = append(e.Changes, FieldChange{Field: f, From: before[f], To: to})
+		}
+	}
+	if raw, ok := changed["dataInfo"]; ok {
+		var di map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &di); err != nil {
+			return e, fmt.Errorf("history of pass %s version %d: dataInfo: %w", v.PassID, v.Version, err)
+		}
+		keys := make([]string, 0, len(di))
+		for k := range di {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			field, to := "dataInfo."+k, di[k]
+			if bytes.Equal(to, []byte("null")) {
+				to = nil // removed (5.4)
+			}
+			e.Changes = append(e.Changes, FieldChange{Field: field, From: before[field], To: to})
+		}
+	}
+	return e, nil
+}
+
+// Prior returns the value each changed field had before the entry's
+// version (fields that had none are left out): what a store keeps beside
+// the version so that a page of history needs no replay.
+func (e *HistoryEntry) Prior() map[string]json.RawMessage {
+	prior := make(map[string]json.RawMessage, len(e.Changes))
+	for _, c := range e.Changes {
+		if c.From != nil {
+			prior[c.Field] = c.From
+		}
+	}
+	return prior
 }
 
 // PageHistory cuts one page out of a pass's whole replayed history.

@@ -47,6 +47,11 @@ type PassStore interface {
 	// exist are one indistinguishable answer (same query, same path), so a
 	// caller cannot learn that another tenant's passId exists.
 	MerchantPass(ctx context.Context, merchantID, passID string) (*Pass, error)
+	// HolderPass returns the pass with passID if it belongs to userID;
+	// ErrNotFound otherwise. Like MerchantPass, another holder's pass and a
+	// pass that does not exist are one indexed miss, decided before any of
+	// the pass's content is read.
+	HolderPass(ctx context.Context, userID, passID string) (*Pass, error)
 	// PassBySerial returns the pass of merchantID with bizSerialID; ErrNotFound if none.
 	PassBySerial(ctx context.Context, merchantID, bizSerialID string) (*Pass, error)
 	// UpdatePass serialises changes to one pass: it locks the pass, calls
@@ -61,6 +66,12 @@ type PassStore interface {
 	UpdatePass(ctx context.Context, passID string, decide func(next *Pass) (*PassVersion, error)) (*Pass, error)
 	// History returns every version entry of the pass, oldest first.
 	History(ctx context.Context, passID string) ([]PassVersion, error)
+	// HistoryPage returns versions from … from+size-1 of the pass with
+	// their from → to values, exactly as [PageHistory] cuts them out of
+	// [ReplayHistory] of the whole history, read from one snapshot. Its cost
+	// follows the page, not the history: the store keeps beside each version
+	// the values its changes replaced. ErrNotFound if the pass does not exist.
+	HistoryPage(ctx context.Context, passID string, from, size int) (*HistoryPage, error)
 }
 
 // Pinger reports whether the store's database is reachable (readiness).

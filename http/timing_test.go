@@ -30,26 +30,35 @@ const (
 // returning its code, answer want with medians at most timingBound apart.
 func sameTiming(t *testing.T, want ipass.Code, a, b func() (time.Duration, ipass.Code)) {
 	t.Helper()
-	run := func(m func() (time.Duration, ipass.Code)) time.Duration {
-		d, code := m()
-		if code != want {
-			t.Fatalf("got %s, want %s", code, want)
+	run := func(m func() (time.Duration, ipass.Code)) func() time.Duration {
+		return func() time.Duration {
+			d, code := m()
+			if code != want {
+				t.Fatalf("got %s, want %s", code, want)
+			}
+			return d
 		}
-		return d
 	}
+	sameMedians(t, timingBound, run(a), run(b))
+}
+
+// sameMedians fails t unless the medians of a and b, each timing one
+// request, are at most bound apart.
+func sameMedians(t *testing.T, bound time.Duration, a, b func() time.Duration) {
+	t.Helper()
 	for range timingWarmup {
-		run(a)
-		run(b)
+		a()
+		b()
 	}
 	for attempt := 1; ; attempt++ {
 		var da, db []time.Duration
 		for range timingSamples {
 			if mrand.IntN(2) == 0 {
-				da = append(da, run(a))
-				db = append(db, run(b))
+				da = append(da, a())
+				db = append(db, b())
 			} else {
-				db = append(db, run(b))
-				da = append(da, run(a))
+				db = append(db, b())
+				da = append(da, a())
 			}
 		}
 		ma, mb := median(da), median(db)
@@ -57,13 +66,13 @@ func sameTiming(t *testing.T, want ipass.Code, a, b func() (time.Duration, ipass
 		if gap < 0 {
 			gap = -gap
 		}
-		t.Logf("attempt %d: medians %v and %v over %d samples each: gap %v (bound %v)", attempt, ma, mb, timingSamples, gap, timingBound)
-		if gap <= timingBound {
+		t.Logf("attempt %d: medians %v and %v over %d samples each: gap %v (bound %v)", attempt, ma, mb, timingSamples, gap, bound)
+		if gap <= bound {
 			return
 		}
 		if attempt == timingAttempts {
 			t.Fatalf("median answer times differ by %v (%v vs %v) in each of %d measurements; more than %v tells the two apart",
-				gap, ma, mb, timingAttempts, timingBound)
+				gap, ma, mb, timingAttempts, bound)
 		}
 	}
 }

@@ -226,12 +226,14 @@ type pageData struct {
 	Pass                       *passView
 	Removed                    bool
 	History                    []historyView
+	OlderHref, NewestHref      string // detail page: the history's other pages
 }
 
 type historyView struct {
 	Version    int
 	When, What string
 	Changes    []wallet.Change
+	More       int // changed fields not listed (wallet.MaxChangeLines)
 	Notes      []wallet.Change
 }
 
@@ -328,9 +330,16 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	p, err := wl.Passes.PassByID(ctx, r.PathValue("passID"))
-	if errors.Is(err, ipass.ErrNotFound) || (err == nil && p.UserID != user) {
-		// Another holder's pass is answered exactly like a pass that does not exist.
+	before, ok := beforeParam(r)
+	if !ok {
+		http.Error(w, "before: must be a version number (a positive integer)", http.StatusBadRequest)
+		return
+	}
+	// Keyed by passId and userId: another holder's pass is the same indexed
+	// miss as a pass that does not exist, decided before any of its content
+	// is read, and answered with the same page.
+	p, err := wl.Passes.HolderPass(ctx, user, r.PathValue("passID"))
+	if errors.Is(err, ipass.ErrNotFound) {
 		wl.notFound(w, r)
 		return
 	}
@@ -355,10 +364,28 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 		wl.render(w, r, http.StatusGone, "pass.html", d)
 		return
 	}
-	hist, err := wl.Passes.History(ctx, p.ID)
-	if err != nil {
-		wl.internal(w, r, err)
-		return
+	// One page of history, newest first: the versions before `before` (the
+	// newest ones without it), wallet.HistoryPerPage of them at most. The
+	// newest page ends at the version the face shows.
+	if before == 0 || before > p.Version+1 {
+		before = p.Version + 1
+	}
+	from := max(1, before-wallet.HistoryPerPage)
+	var hist []ipass.HistoryEntry
+	if before > 1 {
+		page, err := wl.Passes.HistoryPage(ctx, p.ID, from, before-from)
+		if err != nil {
+			wl.internal(w, r, err)
+			return
+		}
+		hist = page.Versions
+	}
+	detail := "/wallet/" + token + "/passes/" + url.PathEscape(p.ID)
+	if from > 1 {
+		d.OlderHref = detail + "?" + historyQuery(r, from)
+	}
+	if before <= p.Version {
+		d.NewestHref = detail + langQuery(r)
 	}
 	themes := newThemes()
 	v := wl.passView(p, tm, pl, lang, themes)
@@ -372,9 +399,33 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 			what = d.T["updated"] + " " + strings.TrimSpace(e.Request+" "+e.Kind)
 		}
 		d.History = append(d.History, historyView{Version: e.Version, When: e.At.Format("2006-01-02 15:04:05"),
-			What: what + " → " + string(e.Status), Changes: e.Changes, Notes: e.Notes})
+			What: what + " → " + string(e.Status), Changes: e.Changes, More: e.More, Notes: e.Notes})
 	}
 	wl.render(w, r, http.StatusOK, "pass.html", d)
+}
+
+// beforeParam is the detail page's ?before=N (0 when absent): the page
+// shows the versions older than N. false when it is not a positive integer.
+func beforeParam(r *http.Request) (int, bool) {
+	s := r.URL.Query().Get("before")
+	if s == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	return n, true
+}
+
+// historyQuery is the query of the detail page showing the versions older
+// than before, in the request's language.
+func historyQuery(r *http.Request, before int) string {
+	q := url.Values{"before": {strconv.Itoa(before)}}
+	if l := r.URL.Query().Get("lang"); l == wallet.LocaleZH || l == wallet.LocaleEN {
+		q.Set("lang", l)
+	}
+	return q.Encode()
 }
 
 // basePage fills what every page has: locale, strings, language links and

@@ -27,18 +27,12 @@ func (s *Service) QueryPassHistory(ctx context.Context, caller ipass.Caller, bod
 	if err != nil {
 		return nil, err
 	}
-	// The whole history is read even for a later page: a version stores
-	// only new values, and the old ones come from replaying the earlier ones.
-	versions, err := s.Passes.History(ctx, p.ID)
+	page, err := s.Passes.HistoryPage(ctx, p.ID, req.FromVersion, req.PageSize)
 	if errors.Is(err, ipass.ErrNotFound) {
 		return nil, ipass.PassNotFound("passId", p.ID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("queryPassHistory: read history: %w", err)
-	}
-	all, err := ipass.ReplayHistory(versions)
-	if err != nil {
 		return nil, fmt.Errorf("queryPassHistory: %w", err)
 	}
-	return ipass.PageHistory(p.ID, all, req.FromVersion, req.PageSize), nil
+	return page, nil
 }

@@ -91,6 +91,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 		db.stmtsR, db.stmtsW = newStmtCache(r), newStmtCache(w)
 		db.group = newCommitter(db)
 	}
+	if err := db.fillPriors(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

@@ -23,6 +23,12 @@ func marshalJSON(v any) (string, error) {
 // (docs/api.md, "dataInfo"), so the object is assembled by hand. Keys are sorted so
 // the same map always gives the same text. A nil map is stored as {}.
 func encodeDataInfo(d ipass.DataInfo) (string, error) {
+	return encodeObject(d, true)
+}
+
+// encodeObject is encodeDataInfo, checking each value only when check is
+// set: values taken from JSON the store decoded itself need no second look.
+func encodeObject(d map[string]json.RawMessage, check bool) (string, error) {
 	keys := make([]string, 0, len(d))
 	for k := range d {
 		keys = append(keys, k)
@@ -32,12 +38,12 @@ func encodeDataInfo(d ipass.DataInfo) (string, error) {
 	buf.WriteByte('{')
 	for i, k := range keys {
 		v := bytes.TrimSpace(d[k])
-		if !json.Valid(v) {
+		if check && !json.Valid(v) {
 			return "", fmt.Errorf("dataInfo %q: value is not valid JSON", k)
 		}
 		// encoding/json keeps invalid UTF-8 inside a RawMessage; PostgreSQL
 		// would refuse the text and SQLite store it. Refuse on both.
-		if !utf8.Valid(v) || !utf8.ValidString(k) {
+		if check && (!utf8.Valid(v) || !utf8.ValidString(k)) {
 			return "", fmt.Errorf("dataInfo %q: not valid UTF-8", k)
 		}
 		if i > 0 {

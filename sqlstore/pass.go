@@ -62,6 +62,15 @@ func (db *DB) MerchantPass(ctx context.Context, merchantID, passID string) (*ipa
 		`WHERE id = $1 AND merchant_id = $2`, passID, merchantID)
 }
 
+// HolderPass returns the pass with passID if it belongs to userID;
+// ErrNotFound otherwise. One indexed query either way, and its filter reads
+// no column of the pass's content, so another holder's pass costs what a
+// missing one does.
+func (db *DB) HolderPass(ctx context.Context, userID, passID string) (*ipass.Pass, error) {
+	return findPass(ctx, db.rq(), fmt.Sprintf("pass %q of user %q", passID, userID),
+		`WHERE id = $1 AND user_id = $2`, passID, userID)
+}
+
 // PassBySerial returns the pass of merchantID with bizSerialID; ErrNotFound if none.
 func (db *DB) PassBySerial(ctx context.Context, merchantID, bizSerialID string) (*ipass.Pass, error) {
 	return findPass(ctx, db.rq(), fmt.Sprintf("pass of merchant %q with bizSerialId %q", merchantID, bizSerialID),
@@ -281,6 +290,8 @@ func checkFixed(cur, next *ipass.Pass) error {
 	return nil
 }
 
+// insertVersion appends v to the pass's history with its prior (see
+// historypage.go), in tx.
 func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion) error {
 	changes, err := rawToNull("changes", v.Changes)
 	if err != nil {
@@ -290,47 +301,35 @@ func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion) error 
 	if err != nil {
 		return fmt.Errorf("insert pass version: %w", err)
 	}
+	prior, state, err := priorOf(ctx, tx, v)
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id, changed_at, status,
-			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id, prior)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
-		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID)
+		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior)
 	if err != nil {
 		return fmt.Errorf("insert pass %s version %d: %w", v.PassID, v.Version, err)
 	}
-	return nil
+	return saveState(ctx, tx, v.PassID, v.Version, state)
 }
 
 // History returns every version entry of the pass, oldest first;
 // ErrNotFound if the pass does not exist (every pass has version 1).
 func (db *DB) History(ctx context.Context, passID string) ([]ipass.PassVersion, error) {
-	rows, err := db.rq().QueryContext(ctx, `
-		SELECT pass_id, version, operation, client_id, merchant_id, changed_at, status,
-			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id
-		FROM pass_versions
-		WHERE pass_id = $1
-		ORDER BY version`, passID)
+	rows, err := readVersions(ctx, db.rq(), passID, 1, 1<<31-1)
 	if err != nil {
-		return nil, fmt.Errorf("find history: %w", err)
+		return nil, err
 	}
-	var out []ipass.PassVersion
-	for rows.Next() {
-		var v ipass.PassVersion
-		var changes, metadata sql.NullString
-		if err := rows.Scan(&v.PassID, &v.Version, &v.Operation, &v.ClientID, &v.MerchantID, &v.At, &v.Status,
-			&v.RequestStatus, &v.UpdateKind, &changes, &metadata, &v.PassVerifyCode, &v.BizDate, &v.TracerID); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("find history: %w", err)
-		}
-		v.Changes, v.Metadata = nullToRaw(changes), nullToRaw(metadata)
-		out = append(out, v)
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, fmt.Errorf("find history: %w", err)
-	}
-	if len(out) == 0 {
+	if len(rows) == 0 {
 		return nil, notFound("pass %q", passID)
+	}
+	out := make([]ipass.PassVersion, len(rows))
+	for i, r := range rows {
+		out[i] = r.v
 	}
 	return out, nil
 }

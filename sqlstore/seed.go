@@ -28,7 +28,7 @@ func (db *DB) SeedPasses(ctx context.Context, passes []*ipass.Pass, versions []*
 		return errors.New("seed passes: one history entry per pass is required")
 	}
 	passArgs := make([]any, 0, len(passes)*19)
-	versionArgs := make([]any, 0, len(passes)*14)
+	versionArgs := make([]any, 0, len(passes)*15)
 	for i, p := range passes {
 		dataInfo, err := encodeDataInfo(p.DataInfo)
 		if err != nil {
@@ -50,16 +50,23 @@ func (db *DB) SeedPasses(ctx context.Context, passes []*ipass.Pass, versions []*
 		if err != nil {
 			return fmt.Errorf("seed pass %s: %w", p.ID, err)
 		}
+		// A first version replaced nothing: its prior is {} (NULL if its
+		// changes cannot be replayed, as insertVersion leaves it). The pass's
+		// history state is left for its first update to build from this row.
+		prior := sql.NullString{String: "{}", Valid: true}
+		if _, err := ipass.HistoryEntryOf(*v, nil); err != nil {
+			prior = sql.NullString{}
+		}
 		versionArgs = append(versionArgs, v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
-			v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID)
+			v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior)
 	}
 	return db.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		if err := insertRows(ctx, tx, db.d, `INSERT INTO passes (`+passColumns+`) VALUES `, 19, passArgs); err != nil {
 			return fmt.Errorf("seed passes: %w", err)
 		}
 		err := insertRows(ctx, tx, db.d, `INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id,
-			changed_at, status, request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id) VALUES `,
-			14, versionArgs)
+			changed_at, status, request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id, prior) VALUES `,
+			15, versionArgs)
 		if err != nil {
 			return fmt.Errorf("seed pass history: %w", err)
 		}

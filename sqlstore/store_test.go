@@ -44,6 +44,7 @@ var contract = []contractTest{
 	{"UpdatePassConcurrentMerge", testUpdatePassConcurrentMerge},
 	{"UpdatePassConcurrentUse", testUpdatePassConcurrentUse},
 	{"History", testHistory},
+	{"HistoryPage", testHistoryPage},
 	{"DataInfoVerbatim", testDataInfoVerbatim},
 	{"RecordRequest", testRecordRequest},
 	{"RecordWrappedKey", testRecordWrappedKey},

@@ -2,11 +2,22 @@ package wallet
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ipass-dev/ipass"
+)
+
+// Bounds of the detail page's history, so that a page's size does not grow
+// with the pass's history or its values (docs/wallet.md).
+const (
+	HistoryPerPage = 10  // versions per page; older ones are on the next page
+	MaxChangeLines = 20  // field lines per version; the rest are counted (Entry.More)
+	MaxValueRunes  = 100 // characters of a value shown; a longer one is cut, ending in …
 )
 
 // Entry is one version of a pass on the detail page's timeline.
@@ -17,7 +28,8 @@ type Entry struct {
 	Status    ipass.Status // stored status after the change
 	Request   string       // updatePass status as requested (UPDATE, USED, …)
 	Kind      string       // updateDetailType, if any
-	Changes   []Change     // what changed, from what to what
+	Changes   []Change     // what changed, from what to what (at most MaxChangeLines)
+	More      int          // changed fields beyond MaxChangeLines, not shown
 	Notes     []Change     // transaction metadata (billNo, lastChangedPoints, …): To only
 }
 
@@ -27,32 +39,44 @@ type Change struct {
 	From, To string
 }
 
-// Timeline turns a pass's history (oldest first, as stored) into entries,
-// newest first. Each entry's changes are computed against the state the
-// versions before it built up, so "from" is what the holder saw before.
-func Timeline(hist []ipass.PassVersion, t *ipass.Template, locale string, loc *time.Location) []Entry {
-	state := map[string]string{}
+// Timeline turns a page of a pass's history (oldest first, as
+// PassStore.HistoryPage returns it) into entries, newest first. Each change's
+// "from" is the value that field had before the version, as the history
+// built it up; a field whose shown value did not change is left out (except
+// on the version that created the pass). Values are cut at MaxValueRunes.
+func Timeline(hist []ipass.HistoryEntry, t *ipass.Template, locale string, loc *time.Location) []Entry {
 	out := make([]Entry, 0, len(hist))
-	for _, v := range hist {
-		e := Entry{Version: v.Version, At: time.UnixMilli(v.At).In(loc), Operation: v.Operation,
-			Status: v.Status, Request: v.RequestStatus, Kind: string(v.UpdateKind)}
-		var ch map[string]json.RawMessage
-		_ = json.Unmarshal(v.Changes, &ch)
-		for _, k := range changeKeys(ch) {
-			for _, f := range flatten(k, ch[k], t, locale, loc) {
-				if old := state[f.Field]; old != f.To || v.Version == 1 {
-					e.Changes = append(e.Changes, Change{Field: f.Field, From: old, To: f.To})
-				}
-				state[f.Field] = f.To
+	for _, h := range hist {
+		e := Entry{Version: h.Version, At: time.UnixMilli(h.ChangedAt).In(loc), Operation: h.Operation,
+			Status: h.Status, Request: h.RequestStatus, Kind: string(h.UpdateDetailType)}
+		inFace := map[string]bool{} // names this version sets in the face locale
+		for _, c := range h.Changes {
+			if name, l, ok := dataKey(c.Field); ok && l == locale {
+				inFace[name] = true
 			}
 		}
-		var meta map[string]json.RawMessage
-		_ = json.Unmarshal(v.Metadata, &meta)
-		for _, k := range slices.Sorted(mapKeys(meta)) {
-			e.Notes = append(e.Notes, Change{Field: textOr(locale, k), To: FormatValue(meta[k], locale)})
+		for _, c := range ordered(h.Changes) {
+			field, ok := fieldLabel(c.Field, t, locale, inFace)
+			if !ok {
+				continue
+			}
+			from, to := show(c.Field, c.From, locale, loc), show(c.Field, c.To, locale, loc)
+			if from == to && h.Version != 1 {
+				continue
+			}
+			if len(e.Changes) == MaxChangeLines {
+				e.More++
+				continue
+			}
+			e.Changes = append(e.Changes, Change{Field: field, From: clip(from), To: clip(to)})
 		}
-		if v.PassVerifyCode != "" {
-			e.Notes = append(e.Notes, Change{Field: Text(locale, "passVerifyCode"), To: v.PassVerifyCode})
+		var meta map[string]json.RawMessage
+		_ = json.Unmarshal(h.Metadata, &meta)
+		for _, k := range slices.Sorted(maps.Keys(meta)) {
+			e.Notes = append(e.Notes, Change{Field: clip(textOr(locale, k)), To: clip(FormatValue(meta[k], locale))})
+		}
+		if h.PassVerifyCode != "" {
+			e.Notes = append(e.Notes, Change{Field: Text(locale, "passVerifyCode"), To: clip(h.PassVerifyCode)})
 		}
 		out = append(out, e)
 	}
@@ -60,59 +84,96 @@ func Timeline(hist []ipass.PassVersion, t *ipass.Template, locale string, loc *t
 	return out
 }
 
-// changeKeys orders a version's change keys: status first, then the face,
-// the code and the dates.
-func changeKeys(ch map[string]json.RawMessage) []string {
-	var out []string
-	for _, k := range []string{"status", "dataInfo", "codeInfo", "startDate", "endDate"} {
-		if _, ok := ch[k]; ok {
-			out = append(out, k)
+// ordered lists a version's changes as the timeline shows them: status
+// first, then the face, the code and the dates.
+func ordered(cs []ipass.FieldChange) []ipass.FieldChange {
+	rank := func(field string) int {
+		switch {
+		case field == "status":
+			return 0
+		case strings.HasPrefix(field, "dataInfo."):
+			return 1
+		case field == "codeInfo":
+			return 2
+		case field == "startDate":
+			return 3
+		case field == "endDate":
+			return 4
 		}
+		return 5
 	}
+	out := slices.Clone(cs)
+	slices.SortStableFunc(out, func(a, b ipass.FieldChange) int { return rank(a.Field) - rank(b.Field) })
 	return out
 }
 
-// flatten turns one change key into display fields.
-func flatten(key string, raw json.RawMessage, t *ipass.Template, locale string, loc *time.Location) []Change {
-	switch key {
+// dataKey splits a history field dataInfo.$name_locale$.
+func dataKey(field string) (name, locale string, ok bool) {
+	key, ok := strings.CutPrefix(field, "dataInfo.")
+	if !ok {
+		return "", "", false
+	}
+	return splitKey(key)
+}
+
+// fieldLabel is the label of a history field; false for a field the
+// timeline does not show (bizCreate, a key that is not a placeholder, the
+// same placeholder in another locale when the face locale's changed too).
+func fieldLabel(field string, t *ipass.Template, locale string, inFace map[string]bool) (string, bool) {
+	switch field {
+	case "status", "startDate", "endDate":
+		return Text(locale, field), true
+	case "codeInfo":
+		return Text(locale, "code"), true
+	}
+	name, l, ok := dataKey(field)
+	if !ok || (l != locale && inFace[name]) {
+		return "", false
+	}
+	label := Label(t, name, locale)
+	if l != locale {
+		label += " (" + l + ")"
+	}
+	return label, true
+}
+
+// show formats one value of a history field; "" for none.
+func show(field string, raw json.RawMessage, locale string, loc *time.Location) string {
+	if raw == nil {
+		return ""
+	}
+	switch field {
 	case "status":
 		var s string
 		_ = json.Unmarshal(raw, &s)
-		return []Change{{Field: Text(locale, "status"), To: s}}
+		return s
 	case "startDate", "endDate":
 		ms, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil {
-			return nil
+			return ""
 		}
-		return []Change{{Field: Text(locale, key), To: FormatTime(ms, loc)}}
+		return FormatTime(ms, loc)
 	case "codeInfo":
 		var c ipass.CodeInfo
 		_ = json.Unmarshal(raw, &c)
-		return []Change{{Field: Text(locale, "code"), To: c.Value}}
-	case "dataInfo":
-		var di map[string]json.RawMessage
-		_ = json.Unmarshal(raw, &di)
-		var out []Change
-		inFace := map[string]bool{} // names this change sets in the face locale
-		for k := range di {
-			if name, l, ok := splitKey(k); ok && l == locale {
-				inFace[name] = true
-			}
-		}
-		for _, k := range slices.Sorted(mapKeys(di)) {
-			name, l, ok := splitKey(k)
-			if !ok || (l != locale && inFace[name]) {
-				continue // the same field in another locale: one line is enough
-			}
-			field := Label(t, name, locale)
-			if l != locale {
-				field += " (" + l + ")"
-			}
-			out = append(out, Change{Field: field, To: FormatValue(di[k], locale)})
-		}
-		return out
+		return c.Value
 	}
-	return nil
+	return FormatValue(raw, locale)
+}
+
+// clip cuts s to MaxValueRunes characters, the last being …
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= MaxValueRunes {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == MaxValueRunes-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // FormatTime shows a millisecond timestamp in the wallet's time zone.
@@ -125,14 +186,4 @@ func textOr(locale, key string) string {
 		return s
 	}
 	return key
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

@@ -28,7 +28,8 @@ var texts = map[string]map[string]string{
 		"live": "Live", "offline": "Reconnecting…", "notFound": "Not found",
 		"notFoundText": "This link is not valid.", "billNo": "Bill no.", "lastChangedPoints": "Points changed",
 		"pointsProvider": "Points provider", "passVerifyCode": "Verification code", "language": "Language",
-		"languageName": "English",
+		"languageName": "English", "older": "Older versions →", "newest": "← Newest versions",
+		"moreChanges": "more changed fields",
 	},
 	LocaleZH: {
 		"wallet": "錢包", "active": "有效", "inactive": "已使用 / 已過期",
@@ -41,7 +42,8 @@ var texts = map[string]map[string]string{
 		"live": "即時", "offline": "重新連線中…", "notFound": "找不到",
 		"notFoundText": "此連結無效。", "billNo": "單號", "lastChangedPoints": "積分變動",
 		"pointsProvider": "積分提供者", "passVerifyCode": "核銷碼", "language": "語言",
-		"languageName": "繁體中文",
+		"languageName": "繁體中文", "older": "較早記錄 →", "newest": "← 最新記錄",
+		"moreChanges": "項其他變更",
 	},
 }
 
