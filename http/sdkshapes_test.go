@@ -84,6 +84,15 @@ func makeSDKKeys(t *testing.T, h *harness) sdkKeys {
 		}
 		return string(b)
 	}
+	guide, err := os.ReadFile(filepath.Join("..", "docs", "sdks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{opensslPKCS1, opensslPKCS8} {
+		if !bytes.Contains(guide, []byte(c)) {
+			t.Fatalf("docs/sdks.md does not show the command this test runs:\n%s", c)
+		}
+	}
 	k := sdkKeys{pkcs1: run(opensslPKCS1, "client-key.pkcs1.b64"), pkcs8: run(opensslPKCS8, "client-key.pkcs8.b64")}
 	if k.serverSigning, err = gateway.PublicKeyBase64(h.server.rsaPub); err != nil {
 		t.Fatal(err)
