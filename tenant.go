@@ -25,8 +25,12 @@ type Client struct {
 	// HeaderCase spells the protocol header names of responses to this
 	// client: HeaderLower (the default) or HeaderCanonical.
 	HeaderCase HeaderCase
+	// EncryptionKey names the server RSA key this client wraps the AES key
+	// of an encrypted request to: EncryptionKeyDedicated (the default) or
+	// EncryptionKeySigning, for SDKs that know one server key only.
+	EncryptionKey EncryptionKey
 	// Omitted names the optional fields a tenants file left out of this
-	// entry ("name", "rateLimit", "headerCase"): Apply keeps their stored
+	// entry ("name", "rateLimit", "headerCase", "encryptionKey"): Apply keeps their stored
 	// values, and a new client gets the defaults. nil means all were given.
 	Omitted []string
 }
@@ -41,6 +45,20 @@ type HeaderCase string
 const (
 	HeaderLower     HeaderCase = "lower"     // signature, response-time, ...
 	HeaderCanonical HeaderCase = "canonical" // Signature, Response-Time, ...
+)
+
+// EncryptionKey says which server RSA private key opens a client's
+// encrypted requests.
+type EncryptionKey string
+
+// The encryption key choices. Signing exists for SDKs that take a single
+// server public key and use it both to verify responses and to encrypt
+// requests (the ZOLOZ Java SDK): the server's signing key then also
+// decrypts, for that client only. One key for two purposes is weaker (see
+// SECURITY.md), so it is opt-in per client.
+const (
+	EncryptionKeyDedicated EncryptionKey = "encryption" // the server's separate RSA encryption key
+	EncryptionKeySigning   EncryptionKey = "signing"    // the server's RSA signing key
 )
 
 // ClientKey is one public key of a client, identified by (Algorithm, Version).

@@ -267,7 +267,7 @@ func (s *Server) decrypt(ctx context.Context, x *exchange, header string, body [
 	if parseErr != nil && !(errors.As(parseErr, &gwErr) && gwErr.Part == "Encrypt.symmetricKey") {
 		return nil, gatewayError(parseErr)
 	}
-	decrypter, ok := s.Keys.decrypterFor(params.KeyVersion)
+	decrypter, ok := s.Keys.decrypterFor(params.KeyVersion, x.client.EncryptionKey)
 	if !ok {
 		return nil, ipass.Errorf(ipass.CodeKeyNotFound,
 			"Encrypt.keyVersion: the server has no encryption key version %d (current: %d)", params.KeyVersion, s.Keys.KeyVersion)

@@ -56,11 +56,25 @@ type ServerKeys struct {
 	// the new server key over a grace period instead of at one instant.
 	PreviousDecrypter  crypto.Decrypter
 	PreviousKeyVersion int
+
+	// SigningDecrypter is the RSA signing key as a decrypter, used only for
+	// clients set to encryptionKey: signing (SDKs that know one server
+	// key). nil: RSASigner is used when it is a crypto.Decrypter, and
+	// otherwise such requests fail as any undecryptable request does.
+	SigningDecrypter crypto.Decrypter
 }
 
 // decrypterFor returns the private key for an Encrypt keyVersion (-1: absent,
-// meaning the current key).
-func (k *ServerKeys) decrypterFor(version int) (crypto.Decrypter, bool) {
+// meaning the current key) and the client's encryptionKey setting. A client
+// on the signing key has no previous key: the signing key has no grace
+// period either.
+func (k *ServerKeys) decrypterFor(version int, which ipass.EncryptionKey) (crypto.Decrypter, bool) {
+	if which == ipass.EncryptionKeySigning {
+		if version >= 0 && version != k.KeyVersion {
+			return nil, false
+		}
+		return k.signingDecrypter(), true
+	}
 	switch {
 	case version < 0 || version == k.KeyVersion:
 		return k.Decrypter, true
@@ -68,6 +82,18 @@ func (k *ServerKeys) decrypterFor(version int) (crypto.Decrypter, bool) {
 		return k.PreviousDecrypter, true
 	}
 	return nil, false
+}
+
+// signingDecrypter is SigningDecrypter, or RSASigner if it can decrypt; nil
+// otherwise, which gateway.OpenRequest answers like any failure.
+func (k *ServerKeys) signingDecrypter() crypto.Decrypter {
+	if k.SigningDecrypter != nil {
+		return k.SigningDecrypter
+	}
+	if d, ok := k.RSASigner.(crypto.Decrypter); ok {
+		return d
+	}
+	return nil
 }
 
 // Server answers the open API. Configure the exported fields, then call

@@ -90,6 +90,37 @@ func testApplySemantics(t *testing.T, newDSN func(testing.TB) string) {
 		t.Fatalf("explicit rateLimit 0 / headerCase canonical: %+v, %v", c, err)
 	}
 
+	// encryptionKey: a new client gets the dedicated key; a change is
+	// reported by --dry-run without being written, then applied, exported,
+	// and kept by an entry that leaves the field out.
+	if c.EncryptionKey != ipass.EncryptionKeyDedicated {
+		t.Fatalf("encryptionKey of a client that never set it: %q, want %q", c.EncryptionKey, ipass.EncryptionKeyDedicated)
+	}
+	toSigning := &ipass.Tenants{Clients: []ipass.Client{{ID: clientA, Omitted: []string{"name", "rateLimit", "headerCase"}, EncryptionKey: ipass.EncryptionKeySigning}}}
+	wantChanges = []sqlstore.Change{{Entry: `clients[0] (clientId "2110200000000044")`, What: "encryptionKey encryption → signing"}}
+	for _, dry := range []bool{true, false} {
+		changes, err = db.ApplyChanges(ctx(t), toSigning, sqlstore.ApplyOptions{DryRun: dry})
+		if err != nil || !reflect.DeepEqual(changes, wantChanges) {
+			t.Fatalf("encryptionKey change (dry run %v): %q, %v; want %q", dry, changes, err, wantChanges)
+		}
+		if c, err = db.Client(ctx(t), clientA); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]ipass.EncryptionKey{true: ipass.EncryptionKeyDedicated, false: ipass.EncryptionKeySigning}[dry]; c.EncryptionKey != want {
+			t.Fatalf("after apply (dry run %v): encryptionKey %q, want %q", dry, c.EncryptionKey, want)
+		}
+	}
+	if err := db.Apply(ctx(t), &ipass.Tenants{Clients: []ipass.Client{{ID: clientA, Omitted: []string{"name", "rateLimit", "headerCase", "encryptionKey"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	exported, err := db.Export(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exported.Clients[0].ID != clientA || exported.Clients[0].EncryptionKey != ipass.EncryptionKeySigning {
+		t.Fatalf("export after an entry without encryptionKey: %+v, want clientA with encryptionKey signing", exported.Clients[0])
+	}
+
 	// --dry-run reports and writes nothing.
 	before, err := db.Export(ctx(t))
 	if err != nil {

@@ -249,7 +249,8 @@ func testApplyExport(t *testing.T, newDSN func(testing.TB) string) {
 	// (merchantId, code).
 	want := fixture()
 	for i := range want.Clients {
-		want.Clients[i].HeaderCase = ipass.HeaderLower // the default
+		want.Clients[i].HeaderCase = ipass.HeaderLower               // the default
+		want.Clients[i].EncryptionKey = ipass.EncryptionKeyDedicated // the default
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Export mismatch\n got: %+v\nwant: %+v", got, want)
@@ -271,7 +272,7 @@ func testApplyExport(t *testing.T, newDSN func(testing.TB) string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Clients[1] = ipass.Client{ID: clientB, Name: "Renamed", RateLimit: 5, HeaderCase: ipass.HeaderLower, Keys: []ipass.ClientKey{
+	want.Clients[1] = ipass.Client{ID: clientB, Name: "Renamed", RateLimit: 5, HeaderCase: ipass.HeaderLower, EncryptionKey: ipass.EncryptionKeyDedicated, Keys: []ipass.ClientKey{
 		{Version: 0, Algorithm: ipass.AlgorithmRSA256, PublicKey: "k0", Status: ipass.KeyActive},
 	}}
 	want.Users[1].OpenIDs = map[string]string{merchantA: "b-at-a"}

@@ -57,9 +57,9 @@ func (db *DB) Client(ctx context.Context, clientID string) (*ipass.Client, error
 func findClient(ctx context.Context, q queryer, clientID string) (*ipass.Client, error) {
 	c := &ipass.Client{}
 	err := q.QueryRowContext(ctx, `
-		SELECT id, name, rate_limit, header_case
+		SELECT id, name, rate_limit, header_case, encryption_key
 		FROM clients
-		WHERE id = $1`, clientID).Scan(&c.ID, &c.Name, &c.RateLimit, &c.HeaderCase)
+		WHERE id = $1`, clientID).Scan(&c.ID, &c.Name, &c.RateLimit, &c.HeaderCase, &c.EncryptionKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("client %q", clientID)
 	}
@@ -418,7 +418,7 @@ func applyClient(ctx context.Context, tx *sql.Tx, i int, c *ipass.Client, add fu
 	stored, err := findClient(ctx, tx, c.ID)
 	created := errors.Is(err, ipass.ErrNotFound)
 	if created {
-		stored = &ipass.Client{ID: c.ID, HeaderCase: ipass.HeaderLower}
+		stored = &ipass.Client{ID: c.ID, HeaderCase: ipass.HeaderLower, EncryptionKey: ipass.EncryptionKeyDedicated}
 	} else if err != nil {
 		return fmt.Errorf("apply %s: %w", e, err)
 	}
@@ -436,15 +436,20 @@ func applyClient(ctx context.Context, tx *sql.Tx, i int, c *ipass.Client, add fu
 		diffs = append(diffs, fmt.Sprintf("headerCase %s → %s", stored.HeaderCase, c.HeaderCase))
 		next.HeaderCase = c.HeaderCase
 	}
+	if c.EncryptionKey != "" && !slices.Contains(c.Omitted, "encryptionKey") && c.EncryptionKey != stored.EncryptionKey {
+		diffs = append(diffs, fmt.Sprintf("encryptionKey %s → %s", stored.EncryptionKey, c.EncryptionKey))
+		next.EncryptionKey = c.EncryptionKey
+	}
 	if created || len(diffs) > 0 {
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO clients (id, name, rate_limit, header_case)
-			VALUES ($1, $2, $3, $4)
+			INSERT INTO clients (id, name, rate_limit, header_case, encryption_key)
+			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (id) DO UPDATE SET
 				name = excluded.name,
 				rate_limit = excluded.rate_limit,
-				header_case = excluded.header_case`,
-			next.ID, next.Name, next.RateLimit, string(next.HeaderCase))
+				header_case = excluded.header_case,
+				encryption_key = excluded.encryption_key`,
+			next.ID, next.Name, next.RateLimit, string(next.HeaderCase), string(next.EncryptionKey))
 		if err != nil {
 			return fmt.Errorf("apply %s: %w", e, err)
 		}
@@ -798,14 +803,14 @@ func exportClients(ctx context.Context, tx *sql.Tx) ([]ipass.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, name, rate_limit, header_case FROM clients ORDER BY id`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, name, rate_limit, header_case, encryption_key FROM clients ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("export clients: %w", err)
 	}
 	var out []ipass.Client
 	for rows.Next() {
 		var c ipass.Client
-		if err := rows.Scan(&c.ID, &c.Name, &c.RateLimit, &c.HeaderCase); err != nil {
+		if err := rows.Scan(&c.ID, &c.Name, &c.RateLimit, &c.HeaderCase, &c.EncryptionKey); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("export clients: %w", err)
 		}

@@ -82,10 +82,11 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 	// change the other.
 	t := &ipass.Tenants{
 		Clients: []ipass.Client{{
-			ID:         info.ClientID,
-			Name:       "Demo merchant back end",
-			RateLimit:  200,
-			HeaderCase: ipass.HeaderLower,
+			ID:            info.ClientID,
+			Name:          "Demo merchant back end",
+			RateLimit:     200,
+			HeaderCase:    ipass.HeaderLower,
+			EncryptionKey: ipass.EncryptionKeyDedicated,
 			Keys: []ipass.ClientKey{{
 				Version:   info.KeyVersion,
 				Algorithm: info.Algorithm,

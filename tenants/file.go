@@ -37,7 +37,9 @@ type client struct {
 	Name       *string      `yaml:"name,omitempty"`
 	RateLimit  *wholeNumber `yaml:"rateLimit,omitempty"`
 	HeaderCase *string      `yaml:"headerCase,omitempty"`
-	Keys       []key        `yaml:"keys,omitempty"`
+	// EncryptionKey: which server RSA key the client encrypts requests to.
+	EncryptionKey *string `yaml:"encryptionKey,omitempty"`
+	Keys          []key   `yaml:"keys,omitempty"`
 }
 
 type key struct {
@@ -169,6 +171,11 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource,
 		} else {
 			ic.Omitted = append(ic.Omitted, "headerCase")
 		}
+		if c.EncryptionKey != nil {
+			ic.EncryptionKey = ipass.EncryptionKey(*c.EncryptionKey)
+		} else {
+			ic.Omitted = append(ic.Omitted, "encryptionKey")
+		}
 		early = append(early, ce)
 		var cs []keySource
 		for _, k := range c.Keys {
@@ -296,6 +303,9 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 		}
 		if hc := string(c.HeaderCase); hc != "" && !slices.Contains(c.Omitted, "headerCase") {
 			dc.HeaderCase = &hc
+		}
+		if ek := string(c.EncryptionKey); ek != "" && !slices.Contains(c.Omitted, "encryptionKey") {
+			dc.EncryptionKey = &ek
 		}
 		for _, k := range c.Keys {
 			text := k.PublicKey

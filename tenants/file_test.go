@@ -37,11 +37,11 @@ func TestLoadFixtures(t *testing.T) {
 		{ID: "2110200000000044", Name: "Demo merchant back end", RateLimit: 200, Keys: []ipass.ClientKey{
 			{Version: 1, Algorithm: "RSA256", PublicKey: rsa44},
 			{Version: 1, Algorithm: "ECC224", PublicKey: ecc44},
-		}, Omitted: []string{"headerCase"}},
+		}, Omitted: []string{"headerCase", "encryptionKey"}},
 		// Its key file is bare base64 DER; it is kept as PEM like the others.
 		{ID: "2110200000000055", Name: "Other merchant back end", Keys: []ipass.ClientKey{
 			{Version: 1, Algorithm: "RSA256", PublicKey: rsa55},
-		}, Omitted: []string{"rateLimit", "headerCase"}},
+		}, Omitted: []string{"rateLimit", "headerCase", "encryptionKey"}},
 	}
 	if !reflect.DeepEqual(got.Clients, wantClients) {
 		t.Errorf("clients:\n got %+v\nwant %+v", got.Clients, wantClients)
@@ -267,7 +267,7 @@ users:
 	if s := got.Clients[0].Keys[0].Status; s != "" {
 		t.Errorf("key status %q, want \"\" (keep the stored status; active for a new key)", s)
 	}
-	if o := got.Clients[0].Omitted; !reflect.DeepEqual(o, []string{"name", "rateLimit", "headerCase"}) {
+	if o := got.Clients[0].Omitted; !reflect.DeepEqual(o, []string{"name", "rateLimit", "headerCase", "encryptionKey"}) {
 		t.Errorf("client Omitted = %q", o)
 	}
 	if o := got.Templates[0].Omitted; !reflect.DeepEqual(o, []string{"title", "code", "style"}) {
@@ -456,4 +456,37 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(Marshal(t)) differs from t:\n got %+v\nwant %+v\n%s", back, ten, out)
 		}
 	})
+}
+
+// TestEncryptionKeyRoundTrip: encryptionKey is read, written back by
+// Marshal (what admin export prints) and read again unchanged.
+func TestEncryptionKeyRoundTrip(t *testing.T) {
+	const yaml = `clients:
+  - clientId: zoloz-client
+    headerCase: canonical
+    encryptionKey: signing
+  - clientId: antom-client
+    encryptionKey: encryption
+`
+	got, err := tenants.Parse([]byte(yaml), "testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Clients[0].EncryptionKey != ipass.EncryptionKeySigning || got.Clients[1].EncryptionKey != ipass.EncryptionKeyDedicated {
+		t.Fatalf("encryptionKey read as %q and %q", got.Clients[0].EncryptionKey, got.Clients[1].EncryptionKey)
+	}
+	out, err := tenants.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "encryptionKey: signing") {
+		t.Fatalf("Marshal dropped encryptionKey:\n%s", out)
+	}
+	again, err := tenants.Parse(out, "testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again, got) {
+		t.Fatalf("Parse(Marshal(t)) = %+v, want %+v", again, got)
+	}
 }

@@ -199,6 +199,9 @@ func (v *validator) client(i int, c *ipass.Client, seen map[string]int) {
 	if c.HeaderCase != "" && c.HeaderCase != ipass.HeaderLower && c.HeaderCase != ipass.HeaderCanonical {
 		v.add(e+".headerCase", "%q is not lower or canonical", c.HeaderCase)
 	}
+	if c.EncryptionKey != "" && c.EncryptionKey != ipass.EncryptionKeyDedicated && c.EncryptionKey != ipass.EncryptionKeySigning {
+		v.add(e+".encryptionKey", "%q is not encryption or signing", c.EncryptionKey)
+	}
 	type keyID struct {
 		algorithm string
 		version   int

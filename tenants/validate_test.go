@@ -114,6 +114,8 @@ func TestValidate(t *testing.T) {
 			`clients[0] (2110200000000044).keys[0].status: "disabled" is not active or retired`},
 		{"ErrHeaderCaseUnknown", func(t *ipass.Tenants) { t.Clients[0].HeaderCase = "Canonical" },
 			`clients[0] (2110200000000044).headerCase: "Canonical" is not lower or canonical`},
+		{"ErrEncryptionKeyUnknown", func(t *ipass.Tenants) { t.Clients[0].EncryptionKey = "sign" },
+			`clients[0] (2110200000000044).encryptionKey: "sign" is not encryption or signing`},
 		{"ErrKeyEmpty", func(t *ipass.Tenants) { t.Clients[0].Keys[0].PublicKey = " \n" },
 			"clients[0] (2110200000000044).keys[0].publicKey: is empty"},
 		{"ErrKeyGarbage", func(t *ipass.Tenants) { t.Clients[0].Keys[0].PublicKey = "not a key!" },

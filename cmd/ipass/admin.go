@@ -27,6 +27,9 @@ version history.
 Subcommands:
   apply -f FILE   create or update everything in FILE (idempotent; never deletes)
   export          print the current tenants as a tenants file
+  client-settings --client ID
+                  print one client's SDK settings: gateway URL, server public
+                  keys as PEM and one-line base64, headerCase, encryptionKey
   wallet-link --user USERID   print a link to a holder's wallet
   wallet-secret rotate        make every earlier wallet link stop working
   passes list --merchant M [--user U]
@@ -51,6 +54,8 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminApply(ctx, e, args[1:])
 	case "export":
 		return runAdminExport(ctx, e, args[1:])
+	case "client-settings":
+		return runAdminClientSettings(ctx, e, args[1:])
 	case "wallet-link":
 		return runAdminWalletLink(ctx, e, args[1:])
 	case "wallet-secret":

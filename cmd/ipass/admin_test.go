@@ -45,6 +45,9 @@ func adminSorted(t *ipass.Tenants) *ipass.Tenants {
 		if c.HeaderCase == "" {
 			c.HeaderCase = ipass.HeaderLower
 		}
+		if c.EncryptionKey == "" {
+			c.EncryptionKey = ipass.EncryptionKeyDedicated
+		}
 		s.Clients[i].Keys = slices.Clone(s.Clients[i].Keys)
 		for j := range c.Keys {
 			if c.Keys[j].Status == "" {

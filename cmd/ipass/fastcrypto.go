@@ -19,6 +19,7 @@ func withFastCrypto(keys ipasshttp.ServerKeys, logger *slog.Logger) ipasshttp.Se
 	keys.RSASigner = libcrypto.Wrap(keys.RSASigner)
 	keys.Decrypter = wrapDecrypter(keys.Decrypter)
 	keys.PreviousDecrypter = wrapDecrypter(keys.PreviousDecrypter)
+	keys.SigningDecrypter = wrapDecrypter(keys.SigningDecrypter)
 	logger.Info("RSA operations in libcrypto (openssl build)")
 	return keys
 }

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/examples"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/internal/keyfile"
 	"github.com/ipass-dev/ipass/service"
 	"github.com/ipass-dev/ipass/sqlstore"
 	"github.com/ipass-dev/ipass/tenants"
@@ -164,7 +166,12 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		if cfg.logFormat == "json" {
 			out = &b
 		}
-		printQuickstart(out, demo, keys, scheme+"://"+addr)
+		examplesDir, err := writeQuickstartExamples(cfg.dataDir)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		printQuickstart(out, demo, keys, scheme+"://"+addr, selfCommand(), examplesDir)
 		if err := printWalletLink(ctx, out, db, demo, scheme+"://"+addr); err != nil {
 			ln.Close()
 			return err
@@ -267,25 +274,72 @@ func provisionDemo(ctx context.Context, db *sqlstore.DB, dataDir string, logger 
 	return info, nil
 }
 
-func printQuickstart(w io.Writer, demo *tenants.DemoInfo, keys *serverKeySet, url string) {
-	self := selfCommand()
-	flags := fmt.Sprintf("--url %s --client-id %s --key %s --server-public-key %s",
-		url, demo.ClientID, demo.PrivateKeyFile, keys.rsaSign.pubPEM)
+// quickstartExamples are the bodies the banner's commands send.
+var quickstartExamples = []string{"member-card-create.json", "member-card-points.json", "query.json"}
+
+// writeQuickstartExamples copies the banner's example bodies into
+// DATA_DIR/examples, so its commands find them in whatever folder the server
+// was started from (examples/ of a clone is only there at its root).
+func writeQuickstartExamples(dataDir string) (string, error) {
+	dir := filepath.Join(dataDir, "examples")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("quickstart examples: %w", err)
+	}
+	for _, name := range quickstartExamples {
+		data, err := examples.Files.ReadFile(name)
+		if err != nil {
+			return "", fmt.Errorf("quickstart examples: %w", err)
+		}
+		if err := keyfile.WriteIfChanged(filepath.Join(dir, name), data, 0o644); err != nil {
+			return "", fmt.Errorf("quickstart examples: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+// printQuickstart writes the demo banner. Its commands are meant to be
+// pasted into a shell in the server's working directory: every path is
+// shell-quoted (a data dir may have spaces), and the connection flags are
+// exported as the IPASS_* variables ipass call reads, because a FLAGS
+// variable expanded unquoted is split into words by sh and bash but not by
+// zsh.
+func printQuickstart(w io.Writer, demo *tenants.DemoInfo, keys *serverKeySet, url, self, examplesDir string) {
+	self = shellCommand(self)
+	ex := func(name string) string { return shellQuote(filepath.Join(examplesDir, name)) }
 	fmt.Fprintf(w, `
 ipass is running at %s with the demo tenant.
   client id:   %s (RSA256 key version 1, private key %s)
   merchant id: %s   users: %s
   server keys (version %d): RSA256 %s, ECC224 %s, encryption %s
 Try it from another terminal, in this folder:
-  FLAGS="%s"
-  PASS=$(%s call createPass $FLAGS --field passId examples/member-card-create.json)
-  %s call updatePass $FLAGS --set passId=$PASS examples/member-card-points.json
-  %s call queryPass  $FLAGS --set passId=$PASS examples/query.json
-Encrypted (RSA_AES): add --encrypt --server-encryption-key %s
+  export IPASS_URL=%s IPASS_CLIENT_ID=%s IPASS_KEY=%s IPASS_SERVER_PUBLIC_KEY=%s
+  PASS=$(%s call createPass --field passId %s)
+  %s call updatePass --set passId="$PASS" %s
+  %s call queryPass --set passId="$PASS" %s
+Encrypted (RSA_AES):
+  %s call queryPass --encrypt --server-encryption-key %s --set passId="$PASS" %s
 
 `, url, demo.ClientID, demo.PrivateKeyFile, demo.MerchantID, strings.Join(demo.UserIDs, ", "),
 		keys.keys.KeyVersion, keys.rsaSign.pubPEM, keys.eccSign.pubPEM, keys.encrypt.pubPEM,
-		flags, self, self, self, keys.encrypt.pubPEM)
+		shellQuote(url), shellQuote(demo.ClientID), shellQuote(demo.PrivateKeyFile), shellQuote(keys.rsaSign.pubPEM),
+		self, ex("member-card-create.json"), self, ex("member-card-points.json"), self, ex("query.json"),
+		self, shellQuote(keys.encrypt.pubPEM), ex("query.json"))
+}
+
+// shellQuote quotes s for a POSIX shell (and zsh) unless it needs none.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shellCommand quotes the binary's path; `go run ./cmd/ipass` stays words.
+func shellCommand(self string) string {
+	if self == goRunSelf {
+		return self
+	}
+	return shellQuote(self)
 }
 
 // selfCommand is how the banner tells the user to run ipass: `go run
@@ -296,9 +350,12 @@ func selfCommand() string {
 	return selfCommandOf(exe, err)
 }
 
+// goRunSelf runs ipass from the source, in a clone's root.
+const goRunSelf = "go run ./cmd/ipass"
+
 func selfCommandOf(exe string, err error) string {
 	if err != nil || strings.Contains(exe, "go-build") {
-		return "go run ./cmd/ipass"
+		return goRunSelf
 	}
 	return exe
 }

@@ -154,7 +154,7 @@ func TestServeFirstStartAndRestart(t *testing.T) {
 		}
 	}
 	out := stdout.String()
-	for _, want := range []string{"2110200000000044", "demo-client.pem", "call createPass", "--set passId=$PASS", url} {
+	for _, want := range []string{"2110200000000044", "demo-client.pem", "call createPass", `--set passId="$PASS"`, url} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("quickstart lacks %q:\n%s", want, out)
 		}

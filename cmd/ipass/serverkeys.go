@@ -90,6 +90,8 @@ func loadServerKeys(ctx context.Context, cfg *serveConfig, db serverKeyRecorder,
 			"file", set.encrypt.path)
 	}
 	set.keys.RSASigner, set.keys.ECCSigner, set.keys.Decrypter = set.rsaSign.key, set.eccSign.key, dec
+	// For clients set to encryptionKey: signing only (checked above: RSA).
+	set.keys.SigningDecrypter = set.rsaSign.key.(*rsa.PrivateKey)
 	if cfg.prevEncryptionKey != "" {
 		prev, err := loadKey(cfg.prevEncryptionKey)
 		if err != nil {
