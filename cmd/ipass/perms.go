@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 )
@@ -72,13 +71,3 @@ func loose(path string) (bool, string) {
 	return perm&0o077 != 0, fmt.Sprintf("%04o", uint32(perm))
 }
 
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`)
-
-// shellQuote makes path one word for a POSIX shell, so the printed chmod can
-// be pasted as it is.
-func shellQuote(path string) string {
-	if shellSafe.MatchString(path) {
-		return path
-	}
-	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
-}
