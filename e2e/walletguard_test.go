@@ -17,19 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipass-dev/ipass/internal/ssetest"
 	"github.com/ipass-dev/ipass/sqlstore"
 )
 
-// sseWatch reads one event stream and records when data arrived and when
-// the stream ended.
-type sseWatch struct {
-	mu     sync.Mutex
-	events []time.Time
-	ended  chan struct{}
-	endAt  time.Time
-}
-
-func watchEvents(t testing.TB, url string) *sseWatch {
+// watchEvents opens url's event stream and reads it in the background.
+func watchEvents(t testing.TB, url string) *ssetest.Watch {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -41,38 +34,7 @@ func watchEvents(t testing.TB, url string) *sseWatch {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("event stream %s: %d", url, resp.StatusCode)
 	}
-	w := &sseWatch{ended: make(chan struct{})}
-	go func() {
-		defer close(w.ended)
-		defer resp.Body.Close()
-		rd := bufio.NewReader(resp.Body)
-		for {
-			line, err := rd.ReadString('\n')
-			w.mu.Lock()
-			if err != nil {
-				w.endAt = time.Now()
-				w.mu.Unlock()
-				return
-			}
-			if strings.HasPrefix(line, "data: ") {
-				w.events = append(w.events, time.Now())
-			}
-			w.mu.Unlock()
-		}
-	}()
-	return w
-}
-
-func (w *sseWatch) after(at time.Time) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := 0
-	for _, e := range w.events {
-		if !e.Before(at) {
-			n++
-		}
-	}
-	return n
+	return ssetest.Start(resp.Body)
 }
 
 // TestWalletRevocationAcrossProcesses: `ipass admin wallet-secret rotate`,
@@ -92,17 +54,13 @@ func TestWalletRevocationAcrossProcesses(t *testing.T) {
 			c := newAPIClient(t, client44ID)
 			last := srvs[len(srvs)-1].addr
 			card := c.call(t, last, "createPass", memberCreate("revocation-1"), "SUCCESS").passID()
-			var streams []*sseWatch
+			var streams []*ssetest.Watch
 			for _, s := range srvs {
 				streams = append(streams, watchEvents(t, walletLink(t, dsn, s.addr, user0534)+"/events"))
 			}
 			c.call(t, last, "updatePass", pointsUpdate(card, 200), "SUCCESS")
-			deadline := time.Now().Add(walletLive + 4*time.Second)
 			for i, w := range streams {
-				for w.after(time.Time{}) == 0 && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
-				}
-				if w.after(time.Time{}) == 0 {
+				if !ssetest.WaitFor(walletLive+4*time.Second, func() bool { return w.EventsAfter(time.Time{}) > 0 }) {
 					t.Fatalf("node %d's stream got no event for an update before the rotation", i)
 				}
 			}
@@ -116,18 +74,18 @@ func TestWalletRevocationAcrossProcesses(t *testing.T) {
 			// themselves (a change would wake them; see the http tests).
 			for i, w := range streams {
 				select {
-				case <-w.ended:
+				case <-w.Ended():
 				case <-time.After(5 * time.Second):
 					t.Fatalf("node %d's stream still open 5s after the rotation", i)
 				}
-				if d := w.endAt.Sub(rotated); d > 2*time.Second {
+				if d := w.EndedAt().Sub(rotated); d > 2*time.Second {
 					t.Errorf("node %d's stream ended %s after the rotation command returned, want within 2s", i, d)
 				}
 			}
 			c.call(t, last, "updatePass", pointsUpdate(card, 300), "SUCCESS")
 			time.Sleep(walletLive)
 			for i, w := range streams {
-				if n := w.after(rotateStart); n != 0 {
+				if n := w.EventsAfter(rotateStart); n != 0 {
 					t.Errorf("node %d sent %d events on a revoked link", i, n)
 				}
 			}

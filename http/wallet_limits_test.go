@@ -1,90 +1,36 @@
 package http_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ipass-dev/ipass/client"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/internal/ssetest"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	"github.com/ipass-dev/ipass/wallet"
 )
 
-// streamWatch reads an event stream in the background and records when
-// each data event and the end of the stream arrived.
-type streamWatch struct {
-	mu     sync.Mutex
-	events []time.Time
-	lines  []string
-	ended  chan struct{}
-	endAt  time.Time
-}
-
-func watchStream(t testing.TB, resp *http.Response) *streamWatch {
+// watchStream reads resp's event stream in the background.
+func watchStream(t testing.TB, resp *http.Response) *ssetest.Watch {
 	t.Helper()
-	sw := &streamWatch{ended: make(chan struct{})}
-	go func() {
-		defer close(sw.ended)
-		rd := bufio.NewReader(resp.Body)
-		for {
-			line, err := rd.ReadString('\n')
-			sw.mu.Lock()
-			if err != nil {
-				sw.endAt = time.Now()
-				sw.mu.Unlock()
-				return
-			}
-			sw.lines = append(sw.lines, strings.TrimRight(line, "\n"))
-			if strings.HasPrefix(line, "data: ") {
-				sw.events = append(sw.events, time.Now())
-			}
-			sw.mu.Unlock()
-		}
-	}()
-	return sw
+	return ssetest.Start(resp.Body)
 }
 
 // waitEnd waits up to limit for the stream to end and returns when it did.
-func (sw *streamWatch) waitEnd(t testing.TB, limit time.Duration) time.Time {
+func waitEnd(t testing.TB, sw *ssetest.Watch, limit time.Duration) time.Time {
 	t.Helper()
 	select {
-	case <-sw.ended:
+	case <-sw.Ended():
 	case <-time.After(limit):
 		t.Fatalf("the stream was still open %s later", limit)
 	}
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	return sw.endAt
-}
-
-func (sw *streamWatch) eventsAfter(at time.Time) int {
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	n := 0
-	for _, e := range sw.events {
-		if !e.Before(at) {
-			n++
-		}
-	}
-	return n
-}
-
-func (sw *streamWatch) has(line string) bool {
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	for _, l := range sw.lines {
-		if l == line {
-			return true
-		}
-	}
-	return false
+	return sw.EndedAt()
 }
 
 // TestWalletStreamRevocation: an open stream ends within 2 s of a rotation
@@ -107,11 +53,7 @@ func TestWalletStreamRevocation(t *testing.T) {
 				sw := watchStream(t, resp)
 				s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: card, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
 					DataInfo: client.DataInfo{"$points_en_US$": 200, "$points_zh_HK$": 200}})
-				deadline := time.Now().Add(5 * time.Second)
-				for sw.eventsAfter(time.Time{}) == 0 && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
-				}
-				if sw.eventsAfter(time.Time{}) == 0 {
+				if !ssetest.WaitFor(5*time.Second, func() bool { return sw.EventsAfter(time.Time{}) > 0 }) {
 					t.Fatal("no event for an update before the rotation")
 				}
 				rotated := time.Now()
@@ -122,11 +64,11 @@ func TestWalletStreamRevocation(t *testing.T) {
 				// revocation check runs: it must not be sent.
 				s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: card, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
 					DataInfo: client.DataInfo{"$points_en_US$": 300, "$points_zh_HK$": 300}})
-				ended := sw.waitEnd(t, 5*time.Second)
+				ended := waitEnd(t, sw, 5*time.Second)
 				if d := ended.Sub(rotated); d > 2*time.Second {
 					t.Errorf("the stream ended %s after the rotation, want within 2s", d)
 				}
-				if n := sw.eventsAfter(rotated); n != 0 {
+				if n := sw.EventsAfter(rotated); n != 0 {
 					t.Errorf("%d events sent after the rotation", n)
 				}
 			})
@@ -145,7 +87,7 @@ func TestWalletStreamRevocation(t *testing.T) {
 				resp := openStream(t, s.url+"/wallet/"+tok+"/events", "")
 				defer resp.Body.Close()
 				sw := watchStream(t, resp)
-				ended := sw.waitEnd(t, 6*time.Second)
+				ended := waitEnd(t, sw, 6*time.Second)
 				if ended.Before(expires) || ended.Sub(expires) > time.Second {
 					t.Errorf("the stream of a link expiring at %s ended at %s", expires.Format(time.StampMilli), ended.Format(time.StampMilli))
 				}
@@ -166,11 +108,7 @@ func TestWalletStreamKeepAlive(t *testing.T) {
 	resp := openStream(t, s.link(t, s.demo.UserIDs[0])+"/events", "")
 	defer resp.Body.Close()
 	sw := watchStream(t, resp)
-	deadline := time.Now().Add(3 * time.Second)
-	for !sw.has(": keepalive") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !sw.has(": keepalive") {
+	if !ssetest.WaitFor(3*time.Second, func() bool { return sw.Has(": keepalive") }) {
 		t.Fatal("no keep-alive comment reached an idle stream within 3s (200ms interval)")
 	}
 }
@@ -284,9 +222,7 @@ func TestWalletStreamMemoryIndependentOfWallet(t *testing.T) {
 		for range streams {
 			resp := openStream(t, link+"/events", "")
 			sw := watchStream(t, resp)
-			for deadline := time.Now().Add(5 * time.Second); !sw.has("retry: 1000") && time.Now().Before(deadline); {
-				time.Sleep(time.Millisecond)
-			}
+			ssetest.WaitFor(5*time.Second, func() bool { return sw.Has("retry: 1000") })
 			open = append(open, resp)
 		}
 		time.Sleep(100 * time.Millisecond)
