@@ -70,4 +70,3 @@ func loose(path string) (bool, string) {
 	perm := fi.Mode().Perm()
 	return perm&0o077 != 0, fmt.Sprintf("%04o", uint32(perm))
 }
-
