@@ -28,7 +28,9 @@ import (
 
 // walletCSP allows the page's own script, styles and connections and
 // nothing else: no inline script or style, no other origin, no framing.
-const walletCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+// Images may also be data: URLs, the form of the code images (a data: image
+// cannot run script).
+const walletCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // sseRetry is the reconnect delay EventSource is told to use; sseKeepalive is
