@@ -1,49 +1,144 @@
 // Live updates for the wallet pages. The page is complete without this
-// script; with it, every change event re-reads this same page from the
-// server and swaps in its <main>. No merchant value is ever handled as
-// anything but server-rendered, escaped HTML.
+// script; with it, the page follows the holder's changes:
+//  - on the first page of both tabs (and on a detail page) every change
+//    event re-reads this same page and swaps in its <main>, so changed
+//    passes appear at the top of their tabs, newest change first;
+//  - on a later page of a tab (the page has data-paged), the changed passes
+//    shown there are re-read by id (?pass=…) and replaced in place; one that
+//    left its tab or the wallet is taken off the page. Changed passes that
+//    are not shown are counted in a notice linking to the first page, where
+//    they are. The tab counts follow either way.
+// No merchant value is ever handled as anything but server-rendered, escaped
+// HTML.
 (function () {
   "use strict";
-  var url = document.body && document.body.getAttribute("data-events");
+  var body = document.body;
+  var url = body && body.getAttribute("data-events");
   if (!url || !window.EventSource || !window.fetch || !window.DOMParser) return;
   var busy = false, again = false;
+  var pending = {}; // ids of shown passes to re-read (later pages)
+  var unseen = {};  // ids of changed passes not on this page
 
   function live(on) {
     var el = document.querySelector("[data-live]");
     if (el) el.hidden = !on;
   }
 
-  function refresh() {
+  function load(href) {
+    return fetch(href, { cache: "no-store", credentials: "same-origin" })
+      .then(function (r) { return r.ok || r.status === 410 ? r.text() : null; })
+      .then(function (html) { return html === null ? null : new DOMParser().parseFromString(html, "text/html"); });
+  }
+
+  // theme adds the colour classes of doc's passes; drop replaces the old ones.
+  function theme(doc, drop) {
+    var link = doc.querySelector("link[data-theme]"), old = document.querySelector("link[data-theme]");
+    if (!link || (old && old.getAttribute("href") === link.getAttribute("href"))) return;
+    var el = document.createElement("link");
+    el.rel = "stylesheet";
+    el.setAttribute("data-theme", "");
+    el.href = link.getAttribute("href");
+    document.head.appendChild(el);
+    if (old && drop) old.remove();
+  }
+
+  function passIn(root, id) {
+    var all = root.querySelectorAll("[data-pass-id]");
+    for (var i = 0; i < all.length; i++) if (all[i].getAttribute("data-pass-id") === id) return all[i];
+    return null;
+  }
+
+  function tabOf(el) {
+    var t = el.closest("[data-tab]");
+    return t ? t.getAttribute("data-tab") : "";
+  }
+
+  function reload() {
+    return load(location.href).then(function (doc) {
+      if (!doc) return;
+      var next = doc.querySelector("main"), cur = document.querySelector("main");
+      if (next && cur) cur.replaceWith(document.adoptNode(next));
+      theme(doc, true);
+    });
+  }
+
+  function patch() {
+    var ids = Object.keys(pending);
+    pending = {};
+    var q = new URLSearchParams();
+    var lang = new URLSearchParams(location.search).get("lang");
+    if (lang) q.set("lang", lang);
+    ids.forEach(function (id) { q.append("pass", id); });
+    if (!ids.length) q.append("pass", ""); // the counts only
+    return load(location.pathname + "?" + q.toString()).then(function (doc) {
+      if (!doc) return;
+      ids.forEach(function (id) {
+        var cur = passIn(document, id), next = passIn(doc, id);
+        if (!cur) return;
+        if (next && tabOf(next) === tabOf(cur)) {
+          cur.replaceWith(document.adoptNode(next));
+          return;
+        }
+        var sec = cur.closest("[data-section]");
+        cur.remove();
+        if (sec && !sec.querySelector("[data-pass-id]")) sec.remove();
+        if (next) unseen[id] = true; // moved to the other tab
+      });
+      ["active", "inactive"].forEach(function (tab) {
+        var sel = '[data-count="' + tab + '"]', from = doc.querySelector(sel), to = document.querySelector(sel);
+        if (from && to) to.textContent = from.textContent;
+      });
+      var n = Object.keys(unseen).length, box = document.querySelector("[data-newer]");
+      if (box && n) {
+        box.querySelector("[data-newer-count]").textContent = String(n);
+        box.hidden = false;
+      }
+      theme(doc, false);
+    });
+  }
+
+  // note records which passes an event changed; without readable event data
+  // every pass shown is re-read.
+  function note(data) {
+    var ev = null;
+    try { ev = JSON.parse(data); } catch (e) { ev = null; }
+    var shown = document.querySelectorAll("[data-pass-id]");
+    if (!ev || !Array.isArray(ev.passes) || !Array.isArray(ev.removed)) {
+      for (var i = 0; i < shown.length; i++) pending[shown[i].getAttribute("data-pass-id")] = true;
+      return;
+    }
+    ev.passes.forEach(function (p) {
+      var id = p && String(p.passId);
+      if (passIn(document, id)) pending[id] = true;
+      else unseen[id] = true;
+    });
+    ev.removed.forEach(function (id) {
+      id = String(id);
+      delete unseen[id];
+      if (passIn(document, id)) pending[id] = true;
+    });
+  }
+
+  function update() {
     if (busy) { again = true; return; }
     busy = true;
-    fetch(location.href, { cache: "no-store", credentials: "same-origin" })
-      .then(function (r) { return r.ok || r.status === 410 ? r.text() : null; })
-      .then(function (html) {
-        if (html === null) return;
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var next = doc.querySelector("main"), cur = document.querySelector("main");
-        if (next && cur) cur.replaceWith(document.adoptNode(next));
-        var theme = doc.querySelector("link[data-theme]"), old = document.querySelector("link[data-theme]");
-        if (theme && (!old || old.getAttribute("href") !== theme.getAttribute("href"))) {
-          var link = document.createElement("link");
-          link.rel = "stylesheet";
-          link.setAttribute("data-theme", "");
-          link.href = theme.getAttribute("href");
-          document.head.appendChild(link);
-          if (old) old.remove();
-        }
+    (body.hasAttribute("data-paged") ? patch() : reload())
+      .then(function () {
         live(true);
         document.dispatchEvent(new CustomEvent("wallet:updated"));
       })
       .catch(function () {})
       .then(function () {
         busy = false;
-        if (again) { again = false; refresh(); }
+        if (again) { again = false; update(); }
       });
   }
 
   var es = new EventSource(url);
   es.onopen = function () { live(true); };
   es.onerror = function () { live(false); };
-  es.onmessage = refresh;
+  es.onmessage = function (e) {
+    if (body.hasAttribute("data-paged")) note(e.data);
+    update();
+  };
 })();

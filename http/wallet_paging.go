@@ -1,0 +1,121 @@
+package http
+
+// Paging of the wallet page (docs/wallet.md "Pages"): each tab shows a page
+// of its passes, newest change first, and links to its neighbouring pages.
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/wallet"
+)
+
+// DefaultWalletPageSize is the passes a tab shows at once when
+// [Wallet.PageSize] is 0: a page of 512-character QR codes stays under
+// 0.5 MB of HTML.
+const DefaultWalletPageSize = 30
+
+// tabParams are the query parameters that hold each tab's page number
+// (1-based; absent means the first page), in tab order.
+var tabParams = [2]string{"active", "inactive"}
+
+// pinParam, repeated, asks for just those passes (the holder's shown ones)
+// in their tabs, unpaged: the live script uses it to update the passes on a
+// later page in place.
+const pinParam = "pass"
+
+type placedPass struct {
+	p  *ipass.Pass
+	pl wallet.Placement
+}
+
+func tabIndex(t wallet.Tab) int {
+	if t == wallet.TabInactive {
+		return 1
+	}
+	return 0
+}
+
+// paging is what a page request asks to see.
+type paging struct {
+	size   int
+	pages  [2]int          // page number of each tab, ≥ 1
+	pinned bool            // only the passes in pin
+	pin    map[string]bool // pass ids asked for by pinParam
+}
+
+func (wl *Wallet) paging(r *http.Request) paging {
+	q := r.URL.Query()
+	pg := paging{size: wl.PageSize, pages: [2]int{1, 1}}
+	if pg.size <= 0 {
+		pg.size = DefaultWalletPageSize
+	}
+	for i, name := range tabParams {
+		if n, err := strconv.Atoi(q.Get(name)); err == nil && n > 1 {
+			pg.pages[i] = n
+		}
+	}
+	if ids, ok := q[pinParam]; ok {
+		pg.pinned, pg.pin = true, map[string]bool{}
+		for _, id := range ids {
+			if len(pg.pin) < 2*pg.size { // bounded like a page of each tab
+				pg.pin[id] = true
+			}
+		}
+	}
+	return pg
+}
+
+// later says whether a tab shows a page after its first (or pinned passes).
+func (pg paging) later() bool { return pg.pinned || pg.pages[0] > 1 || pg.pages[1] > 1 }
+
+// page returns the passes of tab i to draw, and fills tv's range.
+func (pg paging) page(i int, all []placedPass, tv *tabView) []placedPass {
+	tv.Total, tv.page = len(all), pg.pages[i]
+	if pg.pinned {
+		var out []placedPass
+		for _, pp := range all {
+			if pg.pin[pp.p.ID] {
+				out = append(out, pp)
+			}
+		}
+		return out
+	}
+	from := len(all) // a page past the end (checked first: a huge number would overflow)
+	if tv.page-1 <= len(all)/pg.size {
+		from = min((tv.page-1)*pg.size, len(all))
+	}
+	to := min(from+pg.size, len(all))
+	if from < to {
+		tv.From, tv.To = from+1, to
+	}
+	return all[from:to]
+}
+
+// href is the link to page n of tab i (n ≤ 1: its first page), keeping the
+// other tab's page and the language; tab -1 is the first page of both.
+func (pg paging) href(r *http.Request, i, n int) string {
+	q := url.Values{}
+	if l := r.URL.Query().Get("lang"); l != "" {
+		q.Set("lang", l)
+	}
+	for j, name := range tabParams {
+		p := pg.pages[j]
+		if j == i {
+			p = n
+		}
+		if i >= 0 && p > 1 {
+			q.Set(name, strconv.Itoa(p))
+		}
+	}
+	u := r.URL.Path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	if i >= 0 {
+		u += "#" + tabParams[i]
+	}
+	return u
+}
