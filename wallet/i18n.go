@@ -29,7 +29,7 @@ var texts = map[string]map[string]string{
 		"notFoundText": "This link is not valid.", "billNo": "Bill no.", "lastChangedPoints": "Points changed",
 		"pointsProvider": "Points provider", "passVerifyCode": "Verification code", "language": "Language",
 		"languageName": "English",
-		"newerPage": "Newer", "olderPage": "Older", "newer": "changed — newest first",
+		"newerPage":    "Newer", "olderPage": "Older", "newer": "changed — newest first",
 	},
 	LocaleZH: {
 		"wallet": "錢包", "active": "有效", "inactive": "已使用 / 已過期",
@@ -43,7 +43,7 @@ var texts = map[string]map[string]string{
 		"notFoundText": "此連結無效。", "billNo": "單號", "lastChangedPoints": "積分變動",
 		"pointsProvider": "積分提供者", "passVerifyCode": "核銷碼", "language": "語言",
 		"languageName": "繁體中文",
-		"newerPage": "較新", "olderPage": "較舊", "newer": "項已更新 — 查看最新",
+		"newerPage":    "較新", "olderPage": "較舊", "newer": "項已更新 — 查看最新",
 	},
 }
 
