@@ -52,3 +52,44 @@ func BenchmarkWalletPage200(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkWalletPage300 renders the first page of a wallet of 300 passes
+// (240 member cards, a third of them with a QR code of 512 Chinese
+// characters, and 60 expired tickets) over real HTTP. It reports the first
+// render (no code drawn yet: the codes are new to the process), the p50 of
+// later renders, and the page's size. Targets: ≤ 1 s and ≤ 1 MB.
+//
+//	go test ./http/ -run '^$' -bench WalletPage300 -benchtime 50x
+func BenchmarkWalletPage300(b *testing.B) {
+	s := newWalletSite(b, sqlstoretest.OpenSQLite(b))
+	holder := s.demo.UserIDs[0]
+	bigWallet(b, s, holder)
+	link := s.link(b, holder) + "?lang=en_US"
+	client := &http.Client{}
+	size := 0
+	fetch := func() time.Duration {
+		start := time.Now()
+		resp, err := client.Get(link)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		size = int(n)
+		return time.Since(start)
+	}
+	first := fetch()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		lat = append(lat, fetch())
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(size), "html-bytes")
+}
