@@ -195,9 +195,8 @@ type tabView struct {
 	Sections []section
 	// Paging: passes From–To (1-based) of Total are shown; PrevHref and
 	// NextHref are the tab's neighbouring pages ("" at either end).
-	From, To, Total    int
-	PrevHref, NextHref string
-	page               int
+	Page, From, To, Total int
+	PrevHref, NextHref    string
 }
 
 // pageData is what the templates see. T holds the UI strings of Lang.
@@ -284,16 +283,16 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 	for i, tab := range []wallet.Tab{wallet.TabActive, wallet.TabInactive} {
 		tv := tabView{Name: tab, Label: d.T[string(tab)]}
 		page := pg.page(i, placed[i], &tv)
-		if len(page) > 0 && !pg.pinned {
-			tv.PrevHref = pg.href(r, i, tv.page-1)
-			tv.NextHref = pg.href(r, i, tv.page+1)
-			if tv.page == 1 {
-				tv.PrevHref = ""
+		switch {
+		case pg.pinnedTab(i):
+		case len(page) > 0:
+			if tv.Page > 1 {
+				tv.PrevHref = pg.href(r, i, tv.Page-1)
 			}
-			if tv.To == tv.Total {
-				tv.NextHref = ""
+			if tv.To < tv.Total {
+				tv.NextHref = pg.href(r, i, tv.Page+1)
 			}
-		} else if tv.page > 1 && !pg.pinned {
+		case tv.Page > 1:
 			tv.PrevHref = pg.href(r, i, 0) // past the end: back to the start
 		}
 		views := make([]passView, 0, len(page))

@@ -21,9 +21,10 @@ const DefaultWalletPageSize = 30
 // (1-based; absent means the first page), in tab order.
 var tabParams = [2]string{"active", "inactive"}
 
-// pinParam, repeated, asks for just those passes (the holder's shown ones)
-// in their tabs, unpaged: the live script uses it to update the passes on a
-// later page in place.
+// pinParam, repeated, asks for just those passes (of the holder's shown
+// ones) in the tabs that are past their first page; a tab on its first page
+// is shown as usual. The live script of a later page uses it to update in
+// place the passes it shows.
 const pinParam = "pass"
 
 type placedPass struct {
@@ -42,7 +43,7 @@ func tabIndex(t wallet.Tab) int {
 type paging struct {
 	size   int
 	pages  [2]int          // page number of each tab, ≥ 1
-	pinned bool            // only the passes in pin
+	pinned bool            // tabs past their first page: only the passes in pin
 	pin    map[string]bool // pass ids asked for by pinParam
 }
 
@@ -68,13 +69,16 @@ func (wl *Wallet) paging(r *http.Request) paging {
 	return pg
 }
 
-// later says whether a tab shows a page after its first (or pinned passes).
-func (pg paging) later() bool { return pg.pinned || pg.pages[0] > 1 || pg.pages[1] > 1 }
+// later says whether a tab shows a page after its first.
+func (pg paging) later() bool { return pg.pages[0] > 1 || pg.pages[1] > 1 }
+
+// pinnedTab says whether tab i shows only the passes asked for.
+func (pg paging) pinnedTab(i int) bool { return pg.pinned && pg.pages[i] > 1 }
 
 // page returns the passes of tab i to draw, and fills tv's range.
 func (pg paging) page(i int, all []placedPass, tv *tabView) []placedPass {
-	tv.Total, tv.page = len(all), pg.pages[i]
-	if pg.pinned {
+	tv.Total, tv.Page = len(all), pg.pages[i]
+	if pg.pinnedTab(i) {
 		var out []placedPass
 		for _, pp := range all {
 			if pg.pin[pp.p.ID] {
@@ -84,8 +88,8 @@ func (pg paging) page(i int, all []placedPass, tv *tabView) []placedPass {
 		return out
 	}
 	from := len(all) // a page past the end (checked first: a huge number would overflow)
-	if tv.page-1 <= len(all)/pg.size {
-		from = min((tv.page-1)*pg.size, len(all))
+	if tv.Page-1 <= len(all)/pg.size {
+		from = min((tv.Page-1)*pg.size, len(all))
 	}
 	to := min(from+pg.size, len(all))
 	if from < to {

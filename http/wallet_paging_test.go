@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ipass-dev/ipass/client"
+	"github.com/ipass-dev/ipass/internal/browsertest"
 	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
@@ -46,7 +47,7 @@ func bigWallet(t testing.TB, s *walletSite, holder string) (active, inactive []s
 }
 
 var (
-	tabRE    = regexp.MustCompile(`(?s)<section class="tab" id="[a-z]+" data-tab="([a-z]+)">(.*?)\n</section>`)
+	tabRE    = regexp.MustCompile(`(?s)<section class="tab" id="[a-z]+" data-tab="([a-z]+)"[^>]*>(.*?)\n</section>`)
 	passIDRE = regexp.MustCompile(`data-pass-id="([^"]+)"`)
 	nextRE   = regexp.MustCompile(`<a href="([^"]+)" data-page="next">`)
 	countRE  = regexp.MustCompile(`data-count="([a-z]+)">(\d+)<`)
@@ -154,11 +155,12 @@ func TestWalletPaging(t *testing.T) {
 				t.Errorf("a page past the end shows %d passes, next %q", len(past.ids["active"]), past.next["active"])
 			}
 
-			// The live script's request: just these passes, wherever they are.
-			pinned := readWalletPage(t, link+"?pass="+active[200]+"&pass="+inactive[50]+"&pass=nope")
-			if !slices.Equal(pinned.ids["active"], []string{active[200]}) || !slices.Equal(pinned.ids["inactive"], []string{inactive[50]}) ||
+			// The live script's request: just these passes in the tabs past
+			// their first page; a tab on its first page as usual.
+			pinned := readWalletPage(t, link+"?active=2&pass="+active[200]+"&pass="+inactive[50]+"&pass=nope")
+			if !slices.Equal(pinned.ids["active"], []string{active[200]}) || !slices.Equal(pinned.ids["inactive"], first.ids["inactive"]) ||
 				pinned.counts["active"] != len(active) || pinned.next["active"] != "" {
-				t.Errorf("?pass=: shows %v, counts %v; want the two passes and the totals", pinned.ids, pinned.counts)
+				t.Errorf("?active=2&pass=…: shows %v, counts %v; want the pinned active pass, the inactive tab's first page and the totals", pinned.ids, pinned.counts)
 			}
 		})
 	}
@@ -178,5 +180,70 @@ func TestWalletPageLiveData(t *testing.T) {
 	ev := nextEvent(t, resp)
 	if !strings.Contains(ev.data, `"passId":"`+card+`"`) || !strings.Contains(ev.data, `"removed":[`) {
 		t.Fatalf("event %s: want the changed pass's passId and a removed list", ev.data)
+	}
+}
+
+// TestWalletPagingInBrowser: on a later page the script keeps the page: a
+// changed pass shown there is updated in place, one that leaves the tab is
+// taken off, and changes to passes not shown only update the counts and the
+// notice that links to the first page, where they are at the top.
+func TestWalletPagingInBrowser(t *testing.T) {
+	browsertest.Browser(t)
+	s := newWalletSite(t, sqlstoretest.OpenSQLite(t))
+	s.wl.PageSize = 3 // before any request
+	holder := s.demo.UserIDs[0]
+	link := s.link(t, holder) + "?lang=en_US"
+	var cards []string // newest first
+	for i := range 8 {
+		cards = append([]string{s.card(t, holder, i, fmt.Sprintf("PAGE-%d", i))}, cards...)
+	}
+	ids := `[...document.querySelectorAll('[data-tab="active"] [data-pass-id]')].map(e => e.getAttribute("data-pass-id"))`
+	ctx := browsertest.Tab(t)
+	browsertest.OpenWallet(t, ctx, link)
+	if got := browsertest.Eval[[]string](t, ctx, ids); !slices.Equal(got, cards[:3]) {
+		t.Fatalf("first page shows %v, want %v", got, cards[:3])
+	}
+	browsertest.OpenWallet(t, ctx, browsertest.Eval[string](t, ctx, `document.querySelector('[data-pager="active"] [data-page="next"]').href`))
+	if got := browsertest.Eval[[]string](t, ctx, ids); !slices.Equal(got, cards[3:6]) {
+		t.Fatalf("second page shows %v, want %v", got, cards[3:6])
+	}
+	if got := browsertest.Eval[string](t, ctx, browsertest.Text(`[data-pager="active"] [data-range]`)); got != "4–6 / 8" {
+		t.Errorf("range %q, want 4–6 / 8", got)
+	}
+	browsertest.Eval[any](t, ctx, `window.__notReloaded = 42`)
+
+	// A pass on this page changes: updated where it is.
+	s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cards[4], Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
+		DataInfo: client.DataInfo{"$points_en_US$": 777, "$points_zh_HK$": 777}})
+	browsertest.WaitFor(t, ctx, "points 777 in place", fmt.Sprintf(`%s === "777"`, browsertest.Text(browsertest.PassSelector("active", cards[4])+` [data-field="points"]`)), liveWithin)
+	if got := browsertest.Eval[[]string](t, ctx, ids); !slices.Equal(got, cards[3:6]) {
+		t.Errorf("after the update the page shows %v, want %v in place", got, cards[3:6])
+	}
+
+	// A new pass, not on this page: counted, not inserted.
+	added := s.card(t, holder, 9, "PAGE-NEW")
+	browsertest.WaitFor(t, ctx, "notice of 1 change and count 9", `!document.querySelector("[data-newer]").hidden && `+
+		browsertest.Text("[data-newer-count]")+` === "1" && `+browsertest.Text(`[data-count="active"]`)+` === "9"`, liveWithin)
+	if browsertest.Eval[bool](t, ctx, fmt.Sprintf(`!!document.querySelector(%q)`, browsertest.PassSelector("", added))) {
+		t.Errorf("the new pass was inserted into the second page")
+	}
+
+	// A pass on this page leaves the tab (a terminated member card): it
+	// goes to the other tab, shown here on its first page.
+	s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cards[5], Status: "CLOSED"})
+	browsertest.WaitFor(t, ctx, "terminated card moved to Used / Expired", fmt.Sprintf(`!document.querySelector(%q) && !!document.querySelector(%q) && %s === "1" && %s === "1"`,
+		browsertest.PassSelector("active", cards[5]), browsertest.PassSelector("inactive", cards[5]), browsertest.Text("[data-newer-count]"), browsertest.Text(`[data-count="inactive"]`)), liveWithin)
+	if got := browsertest.Eval[[]string](t, ctx, ids); !slices.Equal(got, []string{cards[3], cards[4]}) {
+		t.Errorf("the page shows %v, want %v", got, cards[3:5])
+	}
+	if got := browsertest.Eval[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
+		t.Errorf("the page was reloaded (marker %d)", got)
+	}
+	browsertest.Screenshot(t, ctx, "wallet-paged")
+
+	// The notice leads to the first page: newest change first.
+	browsertest.OpenWallet(t, ctx, browsertest.Eval[string](t, ctx, `document.querySelector("[data-newer] a").href`))
+	if got := browsertest.Eval[[]string](t, ctx, ids); !slices.Equal(got, []string{added, cards[4], cards[0]}) {
+		t.Errorf("first page shows %v, want %v", got, []string{added, cards[4], cards[0]})
 	}
 }

@@ -4,10 +4,11 @@
 //    event re-reads this same page and swaps in its <main>, so changed
 //    passes appear at the top of their tabs, newest change first;
 //  - on a later page of a tab (the page has data-paged), the changed passes
-//    shown there are re-read by id (?pass=…) and replaced in place; one that
-//    left its tab or the wallet is taken off the page. Changed passes that
-//    are not shown are counted in a notice linking to the first page, where
-//    they are. The tab counts follow either way.
+//    shown in that tab are re-read by id (?pass=…) and replaced in place;
+//    one that left the tab or the wallet is taken off the page. A tab that
+//    is on its first page is read again whole. Changed passes that are then
+//    not on the page are counted in a notice linking to the first page,
+//    where they are, newest change first. The tab counts follow.
 // No merchant value is ever handled as anything but server-rendered, escaped
 // HTML.
 (function () {
@@ -18,6 +19,7 @@
   var busy = false, again = false;
   var pending = {}; // ids of shown passes to re-read (later pages)
   var unseen = {};  // ids of changed passes not on this page
+  var gone = {};    // ids the feed said left the wallet
 
   function live(on) {
     var el = document.querySelector("[data-live]");
@@ -62,19 +64,23 @@
     });
   }
 
+  function paged(tab) {
+    return tab && tab.getAttribute("data-tab-page") !== "1";
+  }
+
   function patch() {
     var ids = Object.keys(pending);
     pending = {};
-    var q = new URLSearchParams();
-    var lang = new URLSearchParams(location.search).get("lang");
-    if (lang) q.set("lang", lang);
+    // This page's tabs, and the passes to re-read in those past their first.
+    var q = new URLSearchParams(location.search);
+    q.delete("pass");
     ids.forEach(function (id) { q.append("pass", id); });
-    if (!ids.length) q.append("pass", ""); // the counts only
+    if (!ids.length) q.append("pass", "");
     return load(location.pathname + "?" + q.toString()).then(function (doc) {
       if (!doc) return;
       ids.forEach(function (id) {
         var cur = passIn(document, id), next = passIn(doc, id);
-        if (!cur) return;
+        if (!cur || !paged(cur.closest("[data-tab]"))) return;
         if (next && tabOf(next) === tabOf(cur)) {
           cur.replaceWith(document.adoptNode(next));
           return;
@@ -82,16 +88,24 @@
         var sec = cur.closest("[data-section]");
         cur.remove();
         if (sec && !sec.querySelector("[data-pass-id]")) sec.remove();
-        if (next) unseen[id] = true; // moved to the other tab
+        unseen[id] = true; // in the other tab, or gone (then not counted below)
+      });
+      // A tab on its first page is read again whole, as on the first page.
+      document.querySelectorAll("[data-tab]").forEach(function (tab) {
+        var next = doc.querySelector('[data-tab="' + tab.getAttribute("data-tab") + '"]');
+        if (!paged(tab) && next) tab.replaceWith(document.adoptNode(next));
       });
       ["active", "inactive"].forEach(function (tab) {
         var sel = '[data-count="' + tab + '"]', from = doc.querySelector(sel), to = document.querySelector(sel);
         if (from && to) to.textContent = from.textContent;
       });
+      Object.keys(unseen).forEach(function (id) {
+        if (passIn(document, id) || (gone[id] && !passIn(doc, id))) delete unseen[id];
+      });
       var n = Object.keys(unseen).length, box = document.querySelector("[data-newer]");
-      if (box && n) {
+      if (box) {
         box.querySelector("[data-newer-count]").textContent = String(n);
-        box.hidden = false;
+        box.hidden = n === 0;
       }
       theme(doc, false);
     });
@@ -109,12 +123,14 @@
     }
     ev.passes.forEach(function (p) {
       var id = p && String(p.passId);
+      delete gone[id];
       if (passIn(document, id)) pending[id] = true;
       else unseen[id] = true;
     });
     ev.removed.forEach(function (id) {
       id = String(id);
       delete unseen[id];
+      gone[id] = true;
       if (passIn(document, id)) pending[id] = true;
     });
   }
