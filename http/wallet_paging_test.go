@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/ipass-dev/ipass/client"
-	"github.com/ipass-dev/ipass/internal/browsertest"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/internal/browsertest"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
