@@ -54,8 +54,8 @@ func BenchmarkWalletPage200(b *testing.B) {
 }
 
 // BenchmarkWalletPage300 renders the first page of a wallet of 300 passes
-// (240 member cards, a third of them with a QR code of 512 Chinese
-// characters, and 60 expired tickets) over real HTTP. It reports the first
+// (240 member cards and 60 expired tickets, each with a QR code of 512
+// Chinese characters) over real HTTP. It reports the first
 // render (no code drawn yet: the codes are new to the process), the p50 of
 // later renders, and the page's size. Targets: ≤ 1 s and ≤ 1 MB.
 //

@@ -18,26 +18,26 @@ import (
 )
 
 // longCode is a code value of 512 Chinese characters, the size the wallet's
-// worst case was reported with, made distinct by n.
-func longCode(n int) string {
-	s := fmt.Sprintf("%06d", n)
+// worst case was reported with, new to the process (not yet in the code
+// cache).
+func longCode() string {
+	s := fmt.Sprintf("%08d", serial.Add(1))
 	return strings.Repeat("會員積分", 128)[:len("會")*(512-len(s))] + s
 }
 
-// bigWallet gives holder 240 member cards (Active; every third with a
-// 512-character QR code) and 60 tickets that expire at once (Used /
-// Expired), and returns their ids, newest first.
+// bigWallet gives holder 300 passes, each with a QR code of 512 Chinese
+// characters: 240 member cards (Active) and 60 tickets that expire at once
+// (Used / Expired). It returns their ids, newest first.
 func bigWallet(t testing.TB, s *walletSite, holder string) (active, inactive []string) {
 	t.Helper()
 	end := time.Now().Add(3 * time.Second)
 	for i := range 300 {
-		switch {
-		case i%5 == 0:
-			inactive = append(inactive, s.ticket(t, holder, fmt.Sprintf("Ticket %d", i), end))
-		case i%3 == 0:
-			active = append(active, s.card(t, holder, i, longCode(i)))
-		default:
-			active = append(active, s.card(t, holder, i, fmt.Sprintf("CARD-%06d", i)))
+		if i%5 == 0 {
+			inactive = append(inactive, s.create(t, holder, s.demo.TicketTemplate, longCode(), client.DataInfo{
+				"$ticketName_en_US$": fmt.Sprint("Ticket ", i), "$ticketName_zh_HK$": fmt.Sprint("Ticket ", i),
+			}, end))
+		} else {
+			active = append(active, s.card(t, holder, i, longCode()))
 		}
 	}
 	time.Sleep(time.Until(end) + 100*time.Millisecond)
@@ -83,8 +83,7 @@ func readWalletPage(t *testing.T, url string) walletPage {
 	return p
 }
 
-// TestWalletPaging: a wallet of 300 passes (a third of the cards with
-// 512-character QR codes) shows one page of each tab, under 1 MB, with the
+// TestWalletPaging: a wallet of 300 passes with 512-character QR codes shows one page of each tab, under 1 MB, with the
 // tabs' true totals; following each tab's links reaches every pass of the
 // tab exactly once, in order, newest change first, while the other tab stays
 // on its page; and ?pass= shows just the passes asked for. On every engine.

@@ -186,20 +186,3 @@ func TestCodeCacheBoundedInBytes(t *testing.T) {
 		t.Errorf("an image larger than the bound was kept (%d bytes)", c.size())
 	}
 }
-
-// BenchmarkCodeQR512 draws a QR code of 512 characters, uncached, and reports
-// its size. Targets: ≤ 5 ms and ≤ 8 KiB each.
-//
-//	go test ./wallet/ -run '^$' -bench CodeQR512 -benchtime 200x
-func BenchmarkCodeQR512(b *testing.B) {
-	for _, name := range []string{"ASCII512", "Chinese512", "FourBytes512"} {
-		value := codeValues[name]
-		b.Run(name, func(b *testing.B) {
-			n := 0
-			for range b.N {
-				n = len(drawCode(ipass.CodeQR, value))
-			}
-			b.ReportMetric(float64(n), "bytes/code")
-		})
-	}
-}
