@@ -238,6 +238,9 @@ func TestWalletPagingInBrowser(t *testing.T) {
 	if got := browsertest.Eval[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
 		t.Errorf("the page was reloaded (marker %d)", got)
 	}
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("link[data-theme]").length`); n != 1 {
+		t.Errorf("%d theme stylesheets after three updates, want the one (no new colours)", n)
+	}
 	browsertest.Screenshot(t, ctx, "wallet-paged")
 
 	// The notice leads to the first page: newest change first.

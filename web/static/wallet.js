@@ -32,16 +32,30 @@
       .then(function (html) { return html === null ? null : new DOMParser().parseFromString(html, "text/html"); });
   }
 
-  // theme adds the colour classes of doc's passes; drop replaces the old ones.
+  function pairs(href) {
+    var c = href ? new URL(href, location.href).searchParams.get("c") : "";
+    return c ? c.split(".") : [];
+  }
+
+  // theme makes the colour classes of doc's passes available: drop replaces
+  // the page's theme stylesheets with doc's; otherwise only the colour pairs
+  // not defined yet are added, so a long-open page does not pile up links.
   function theme(doc, drop) {
-    var link = doc.querySelector("link[data-theme]"), old = document.querySelector("link[data-theme]");
-    if (!link || (old && old.getAttribute("href") === link.getAttribute("href"))) return;
-    var el = document.createElement("link");
-    el.rel = "stylesheet";
-    el.setAttribute("data-theme", "");
-    el.href = link.getAttribute("href");
-    document.head.appendChild(el);
-    if (old && drop) old.remove();
+    var link = doc.querySelector("link[data-theme]");
+    var olds = document.querySelectorAll("link[data-theme]"), have = {};
+    for (var i = 0; i < olds.length; i++) pairs(olds[i].getAttribute("href")).forEach(function (p) { have[p] = true; });
+    var want = link ? pairs(link.getAttribute("href")) : [];
+    var missing = want.filter(function (p) { return !have[p]; });
+    if (!missing.length && !drop) return;
+    if (drop && olds.length === 1 && link && olds[0].getAttribute("href") === link.getAttribute("href")) return;
+    if (drop ? want.length : missing.length) {
+      var el = document.createElement("link");
+      el.rel = "stylesheet";
+      el.setAttribute("data-theme", "");
+      el.href = "/static/wallet/theme.css?c=" + (drop ? want : missing).join(".");
+      document.head.appendChild(el);
+    }
+    if (drop) for (var j = 0; j < olds.length; j++) olds[j].remove();
   }
 
   function passIn(root, id) {
