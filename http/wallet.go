@@ -282,19 +282,7 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 	themes := newThemes()
 	for i, tab := range []wallet.Tab{wallet.TabActive, wallet.TabInactive} {
 		tv := tabView{Name: tab, Label: d.T[string(tab)]}
-		page := pg.page(i, placed[i], &tv)
-		switch {
-		case pg.pinnedTab(i):
-		case len(page) > 0:
-			if tv.Page > 1 {
-				tv.PrevHref = pg.href(r, i, tv.Page-1)
-			}
-			if tv.To < tv.Total {
-				tv.NextHref = pg.href(r, i, tv.Page+1)
-			}
-		case tv.Page > 1:
-			tv.PrevHref = pg.href(r, i, 0) // past the end: back to the start
-		}
+		page := pg.page(r, i, placed[i], &tv)
 		views := make([]passView, 0, len(page))
 		for _, pp := range page {
 			tm, err := tc.get(pp.p)

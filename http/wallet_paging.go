@@ -75,8 +75,9 @@ func (pg paging) later() bool { return pg.pages[0] > 1 || pg.pages[1] > 1 }
 // pinnedTab says whether tab i shows only the passes asked for.
 func (pg paging) pinnedTab(i int) bool { return pg.pinned && pg.pages[i] > 1 }
 
-// page returns the passes of tab i to draw, and fills tv's range.
-func (pg paging) page(i int, all []placedPass, tv *tabView) []placedPass {
+// page returns the passes of tab i to draw (all of them, newest change
+// first), and fills tv's range and links.
+func (pg paging) page(r *http.Request, i int, all []placedPass, tv *tabView) []placedPass {
 	tv.Total, tv.Page = len(all), pg.pages[i]
 	if pg.pinnedTab(i) {
 		var out []placedPass
@@ -92,8 +93,17 @@ func (pg paging) page(i int, all []placedPass, tv *tabView) []placedPass {
 		from = min((tv.Page-1)*pg.size, len(all))
 	}
 	to := min(from+pg.size, len(all))
-	if from < to {
+	switch {
+	case from < to:
 		tv.From, tv.To = from+1, to
+		if tv.Page > 1 {
+			tv.PrevHref = pg.href(r, i, tv.Page-1)
+		}
+		if to < len(all) {
+			tv.NextHref = pg.href(r, i, tv.Page+1)
+		}
+	case tv.Page > 1:
+		tv.PrevHref = pg.href(r, i, 1) // past the end: back to the start
 	}
 	return all[from:to]
 }
@@ -102,7 +112,7 @@ func (pg paging) page(i int, all []placedPass, tv *tabView) []placedPass {
 // other tab's page and the language; tab -1 is the first page of both.
 func (pg paging) href(r *http.Request, i, n int) string {
 	q := url.Values{}
-	if l := r.URL.Query().Get("lang"); l != "" {
+	if l := r.URL.Query().Get("lang"); l == wallet.LocaleZH || l == wallet.LocaleEN {
 		q.Set("lang", l)
 	}
 	for j, name := range tabParams {
