@@ -83,7 +83,12 @@
   }
 
   function patch() {
-    var ids = Object.keys(pending);
+    // Only passes still shown in a tab past its first page: at most a page
+    // of each tab, as the server allows.
+    var ids = Object.keys(pending).filter(function (id) {
+      var el = passIn(document, id);
+      return el && paged(el.closest("[data-tab]"));
+    });
     pending = {};
     // This page's tabs, and the passes to re-read in those past their first.
     var q = new URLSearchParams(location.search);
