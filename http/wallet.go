@@ -28,7 +28,9 @@ import (
 
 // walletCSP allows the page's own script, styles and connections and
 // nothing else: no inline script or style, no other origin, no framing.
-const walletCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+// Images may also be data: URLs, the form of the code images (a data: image
+// cannot run script).
+const walletCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // sseRetry is the reconnect delay EventSource is told to use.
@@ -45,6 +47,7 @@ type Wallet struct {
 	Location *time.Location       // time zone of dates shown; nil means Asia/Hong_Kong, else UTC
 	Now      func() time.Time     // clock; nil means time.Now
 	Logger   *slog.Logger         // internal errors; nil discards
+	PageSize int                  // passes a tab shows at once; 0 means DefaultWalletPageSize
 
 	// Limits of the event streams (docs/wallet.md "Limits"); 0 takes the
 	// Default of the same name. A stream over a cap is refused with 429.
@@ -212,6 +215,10 @@ type tabView struct {
 	Name     wallet.Tab
 	Label    string
 	Sections []section
+	// Paging: passes From–To (1-based) of Total are shown; PrevHref and
+	// NextHref are the tab's neighbouring pages ("" at either end).
+	Page, From, To, Total int
+	PrevHref, NextHref    string
 }
 
 // pageData is what the templates see. T holds the UI strings of Lang.
@@ -221,7 +228,9 @@ type pageData struct {
 	Langs                      []langLink
 	ThemeHref, EventsHref      string
 	Tabs                       []tabView
-	ActiveCount, InactiveCount int
+	ActiveCount, InactiveCount int    // every pass of each tab, not only those shown
+	Paged                      bool   // a tab shows a page after its first
+	FirstHref                  string // the first page of both tabs
 	BackHref                   string
 	Pass                       *passView
 	Removed                    bool
@@ -281,41 +290,46 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 	d := wl.basePage(r, lang, token, hc.Cursor)
 	d.PageTitle = d.T["wallet"]
 
-	themes := newThemes()
-	var views []passView
+	// Place every pass (cheap), then draw only the passes of the page asked
+	// for: drawing (fields, codes) is what a page costs.
+	var placed [2][]placedPass
 	for _, p := range hc.Passes {
-		pl, shown := wallet.Place(p, now)
-		if !shown {
-			continue
+		if pl, shown := wallet.Place(p, now); shown {
+			i := tabIndex(pl.Tab)
+			placed[i] = append(placed[i], placedPass{p, pl})
 		}
-		tm, err := tc.get(p)
-		if err != nil {
-			wl.internal(w, r, err)
-			return
-		}
-		v := wl.passView(p, tm, pl, lang, themes)
-		v.DetailHref = "/wallet/" + token + "/passes/" + url.PathEscape(p.ID) + langQuery(r)
-		views = append(views, v)
 	}
-	for _, tab := range []wallet.Tab{wallet.TabActive, wallet.TabInactive} {
+	pg := wl.paging(r)
+	d.ActiveCount, d.InactiveCount = len(placed[0]), len(placed[1])
+	d.Paged = pg.later()
+	d.FirstHref = pg.href(r, -1, 0)
+	themes := newThemes()
+	for i, tab := range []wallet.Tab{wallet.TabActive, wallet.TabInactive} {
 		tv := tabView{Name: tab, Label: d.T[string(tab)]}
+		page := pg.page(r, i, placed[i], &tv)
+		views := make([]passView, 0, len(page))
+		for _, pp := range page {
+			tm, err := tc.get(pp.p)
+			if err != nil {
+				wl.internal(w, r, err)
+				return
+			}
+			v := wl.passView(pp.p, tm, pp.pl, lang, themes)
+			v.DetailHref = "/wallet/" + token + "/passes/" + url.PathEscape(pp.p.ID) + langQuery(r)
+			views = append(views, v)
+		}
 		for _, kind := range []struct {
 			typ   ipass.PassType
 			label string
 		}{{ipass.TypeCard, "cards"}, {ipass.TypeCoupon, "coupons"}, {ipass.TypeTicket, "tickets"}} {
 			s := section{Kind: string(kind.typ), Label: d.T[kind.label]}
 			for _, v := range views {
-				if v.tab == tab && v.typ == kind.typ {
+				if v.typ == kind.typ {
 					s.Passes = append(s.Passes, v)
 				}
 			}
 			if len(s.Passes) > 0 {
 				tv.Sections = append(tv.Sections, s)
-			}
-			if tab == wallet.TabActive {
-				d.ActiveCount += len(s.Passes)
-			} else {
-				d.InactiveCount += len(s.Passes)
 			}
 		}
 		d.Tabs = append(d.Tabs, tv)

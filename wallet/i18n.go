@@ -30,6 +30,7 @@ var texts = map[string]map[string]string{
 		"pointsProvider": "Points provider", "passVerifyCode": "Verification code", "language": "Language",
 		"languageName": "English", "older": "Older versions →", "newest": "← Newest versions",
 		"moreChanges": "more changed fields",
+		"newerPage":   "Newer", "olderPage": "Older", "newer": "changed — newest first",
 	},
 	LocaleZH: {
 		"wallet": "錢包", "active": "有效", "inactive": "已使用 / 已過期",
@@ -44,6 +45,7 @@ var texts = map[string]map[string]string{
 		"pointsProvider": "積分提供者", "passVerifyCode": "核銷碼", "language": "語言",
 		"languageName": "繁體中文", "older": "較早記錄 →", "newest": "← 最新記錄",
 		"moreChanges": "項其他變更",
+		"newerPage":   "較新", "olderPage": "較舊", "newer": "項已更新 — 查看最新",
 	},
 }
 
