@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/client"
+	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/internal/browsertest"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
@@ -238,4 +239,39 @@ func feedOf(t testing.TB, body string) (passes []ipass.PassView, removed []strin
 		t.Fatalf("feed %q: %v", body, err)
 	}
 	return f.Passes, f.Removed, f.Cursor
+}
+
+// TestWalletRefusedStreamInBrowser: a page whose event stream is refused
+// (the holder already has every stream they may have) shows it is not live,
+// tries again later by itself, and once it is back shows what changed while
+// it was refused, without a reload.
+func TestWalletRefusedStreamInBrowser(t *testing.T) {
+	browsertest.Browser(t)
+	s := newWalletSite(t, sqlstoretest.OpenSQLite(t), func(wl *ipasshttp.Wallet) { wl.MaxStreamsPerHolder = 1 })
+	holder := s.demo.UserIDs[0]
+	link := s.link(t, holder)
+	cardID := s.card(t, holder, 100, "81399940")
+	// Another page of the holder holds their one stream.
+	taken := openStream(t, link+"/events", "")
+
+	ctx := browsertest.Tab(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(link+"?lang=en_US")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Eval[any](t, ctx, `window.__notReloaded = 42`)
+	// Refused: EventSource gives up on a 429; the page stays not live.
+	time.Sleep(time.Second)
+	if live := browsertest.Eval[bool](t, ctx, `document.querySelector("[data-live]").hidden === false`); live {
+		t.Fatal("the page shows it is live while its stream is refused")
+	}
+
+	taken.Body.Close()
+	s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cardID, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
+		DataInfo: client.DataInfo{"$points_en_US$": 777, "$points_zh_HK$": 777}})
+	points := browsertest.Text(browsertest.PassSelector("active", cardID) + ` [data-field="points"]`)
+	// The first retry comes 5 s after the refusal.
+	browsertest.WaitFor(t, ctx, "the change made while refused, after the retry", points+` === "777"`, 10*time.Second)
+	if got := browsertest.Eval[bool](t, ctx, `window.__notReloaded === 42 && document.querySelector("[data-live]").hidden === false`); !got {
+		t.Fatal("the page reloaded, or does not show it is live again")
+	}
 }
