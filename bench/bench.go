@@ -41,6 +41,7 @@ const (
 // calls and on what; the rest shapes the load.
 type Config struct {
 	Client       *client.Client // signs, sends and (unless built with InsecureSkipVerify) verifies
+	ClientID     string         // the Client-Id Client signs as; only named in the report's hints
 	MerchantID   string
 	UserID       string
 	TemplateCode string // membership-card template with $points_en_US$/$points_zh_HK$ (the demo's temlate111001)
@@ -202,6 +203,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Presigned = presign
 	rep.SignedWhileMeasuring = int(signedMeasuring.Load())
 	rep.addServer(before, after, scrapeErr, cfg.MetricsURL)
+	rep.addCPUs(after, cfg.MetricsURL)
+	rep.addRateLimited()
+	rep.ClientID = cfg.ClientID
 	signers.Wait()
 	return rep, nil
 }

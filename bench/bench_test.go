@@ -34,6 +34,9 @@ type stub struct {
 	stallFor   time.Duration // every request arriving during the stall waits until it ends
 	mu         sync.Mutex
 	stallUntil time.Time
+
+	affinity string // when set, /metrics has ipass_process_cpus{affinity=...} (cpus_test.go)
+	limitAll bool   // answer every update REQUEST_TRAFFIC_EXCEED_LIMIT (429), as a rate-limited client gets
 }
 
 // Per request, the stub's /metrics say: 3 ms of CPU, 0.8 ms signing and
@@ -63,6 +66,9 @@ func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "# HELP process_cpu_seconds_total x\nprocess_cpu_seconds_total %g\n", stubCPU*n)
 		fmt.Fprintf(w, "go_sched_gomaxprocs_threads %d\nprocess_resident_memory_bytes %d\n", stubCores, 100<<20)
 		fmt.Fprintf(w, "ipass_http_requests_total{code=\"SUCCESS\",path=\"/x\"} %g\n", n)
+		if s.affinity != "" {
+			fmt.Fprintf(w, "ipass_process_cpus{affinity=%q} %d\n", s.affinity, stubCores)
+		}
 		fmt.Fprintf(w, "ipass_crypto_duration_seconds_sum{alg=\"RSA256\",op=\"sign\"} %g\n", stubSign*n)
 		fmt.Fprintf(w, "ipass_crypto_duration_seconds_sum{alg=\"RSA256\",op=\"verify\"} %g\n", stubVerify*n)
 		return
@@ -86,7 +92,13 @@ func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(body, &req)
 	n := s.requests.Add(1)
 	result := `{"resultStatus":"S","resultCode":"SUCCESS","resultMessage":"success"}`
-	if strings.HasSuffix(r.URL.Path, "/updatePass") && req.Data.Points%5 == 0 {
+	status := http.StatusOK
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/updatePass") && s.limitAll:
+		result = `{"resultStatus":"F","resultCode":"REQUEST_TRAFFIC_EXCEED_LIMIT","resultMessage":"rate limit"}`
+		status = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", "1")
+	case strings.HasSuffix(r.URL.Path, "/updatePass") && req.Data.Points%5 == 0:
 		result = `{"resultStatus":"F","resultCode":"PARAM_ILLEGAL","resultMessage":"points"}`
 	}
 	resp := []byte(fmt.Sprintf(`{"resultInfo":%s,"result":%s,"passId":"P%d"}`, result, result, n))
@@ -101,6 +113,7 @@ func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Response-Time", now)
 	w.Header().Set("Signature", gateway.FormatSignatureHeader(gateway.RSA256, 1, sig))
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
 	_, _ = w.Write(resp)
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ipass-dev/ipass"
 )
 
 // Report is the outcome of a run. Its JSON form is what `ipass bench --json`
@@ -18,6 +20,11 @@ type Report struct {
 	ThroughputRPS float64        `json:"throughput_rps"`
 	LatencyMS     Latency        `json:"latency_ms"`
 	Results       map[string]int `json:"results"` // result code (or ERROR:<check>) → count
+	// RateLimitedShare is the share of answers that were
+	// REQUEST_TRAFFIC_EXCEED_LIMIT: above rateLimitedWarn the run measured
+	// the client's rate limit rather than the server.
+	RateLimitedShare float64 `json:"rate_limited_share"`
+	ClientID         string  `json:"client_id,omitempty"` // the Client-Id the run signed as, for the hint
 
 	Presigned            int `json:"presigned"`              // requests signed before the clock started
 	SignedWhileMeasuring int `json:"signed_while_measuring"` // requests the bench had to sign while measuring
@@ -27,12 +34,18 @@ type Report struct {
 	ServerCPUMsPerRequest *float64           `json:"server_cpu_ms_per_request"` // process CPU (user+system)
 	CryptoMsPerRequest    *float64           `json:"crypto_ms_per_request"`     // the server's own crypto timing, all operations
 	CryptoMsByOp          map[string]float64 `json:"crypto_ms_by_op"`           // "sign/RSA256" → ms per request
-	ServerCores           *float64           `json:"server_cores"`              // the server's GOMAXPROCS
+	ServerCores           *float64           `json:"server_cores"`              // the server's CPUs (ipass_process_cpus; else its GOMAXPROCS)
 	CryptoBoundRPS        *float64           `json:"crypto_bound_rps"`          // server_cores ÷ crypto time per request
 	BoundRatio            *float64           `json:"bound_ratio"`               // throughput ÷ crypto bound
 	CPUToCryptoRatio      *float64           `json:"cpu_to_crypto_ratio"`       // server CPU ÷ crypto time, per request
 	ServerRSSMB           *float64           `json:"server_rss_mb"`             // resident memory at the end
 	ServerMetricsError    string             `json:"server_metrics_error,omitempty"`
+
+	// CPU lists ("0-3,6") the server and the bench may run on, and those in
+	// both when the server is on this machine: "" when none or unknown.
+	ServerCPUs string `json:"server_cpus"`
+	BenchCPUs  string `json:"bench_cpus"`
+	SharedCPUs string `json:"shared_cpus"`
 
 	Series []Point `json:"series"` // per interval, by completion time
 }
@@ -71,7 +84,11 @@ func (r *Report) addServer(before, after *scrapeResult, err error, url string) {
 	if v, ok := after.value("process_resident_memory_bytes"); ok {
 		r.ServerRSSMB = ptr(v / (1 << 20))
 	}
-	if v, ok := after.value("go_sched_gomaxprocs_threads"); ok && v > 0 {
+	// The CPUs the server has, not its GOMAXPROCS: on one CPU ipass serve
+	// runs 2 Ps (cmd/ipass/procs.go), which would double the bound.
+	if v := after.sum("ipass_process_cpus"); v > 0 {
+		r.ServerCores = ptr(v)
+	} else if v, ok := after.value("go_sched_gomaxprocs_threads"); ok && v > 0 {
 		r.ServerCores = ptr(v)
 	}
 	reqs := after.sum("ipass_http_requests_total") - before.sum("ipass_http_requests_total")
@@ -108,6 +125,17 @@ func (r *Report) addServer(before, after *scrapeResult, err error, url string) {
 
 func ptr(v float64) *float64 { return &v }
 
+// rateLimitedWarn is the share of REQUEST_TRAFFIC_EXCEED_LIMIT answers from
+// which the report warns: one in a hundred already bends every figure.
+const rateLimitedWarn = 0.01
+
+// addRateLimited fills RateLimitedShare from the results.
+func (r *Report) addRateLimited() {
+	if r.Requests > 0 {
+		r.RateLimitedShare = float64(r.Results[string(ipass.CodeTrafficExceedLimit)]) / float64(r.Requests)
+	}
+}
+
 // Print writes the human-readable report.
 func (r *Report) Print(w io.Writer) {
 	mode := fmt.Sprintf("closed loop, %d in flight", r.Concurrency)
@@ -115,6 +143,22 @@ func (r *Report) Print(w io.Writer) {
 		mode = fmt.Sprintf("open loop at %g req/s over %d connections", *r.Rate, r.Concurrency)
 	}
 	fmt.Fprintf(w, "%s: %d requests in %.2f s (%s)\n", r.Op, r.Requests, r.DurationS, mode)
+	if r.SharedCPUs != "" {
+		fmt.Fprintf(w, "  WARNING      the bench shares CPUs %s with the server (server %s, bench %s): its HTTP and\n"+
+			"               signing compete with the server and every server figure below pays for them;\n"+
+			"               pin them apart, e.g. taskset -c 0 ipass serve ... and taskset -c 1 ipass bench ...\n",
+			r.SharedCPUs, r.ServerCPUs, r.BenchCPUs)
+	}
+	if r.RateLimitedShare >= rateLimitedWarn {
+		client := "the client"
+		if r.ClientID != "" {
+			client = "client " + r.ClientID
+		}
+		fmt.Fprintf(w, "  WARNING      %d of %d answers (%.1f %%) were %s: this run measured the\n"+
+			"               client's rate limit, not the server. Lift it: give %s rateLimit: 0 in the\n"+
+			"               tenants file (ipass admin export > tenants.yaml, edit, ipass admin apply -f tenants.yaml)\n",
+			r.Results[string(ipass.CodeTrafficExceedLimit)], r.Requests, r.RateLimitedShare*100, ipass.CodeTrafficExceedLimit, client)
+	}
 	fmt.Fprintf(w, "  throughput   %.1f req/s\n", r.ThroughputRPS)
 	l := r.LatencyMS
 	fmt.Fprintf(w, "  latency ms   p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f\n",

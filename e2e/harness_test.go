@@ -115,6 +115,7 @@ type server struct {
 	rsaPub, eccPub, encPub string
 	keyVersion             string
 
+	cpus    []int // when set, the process runs on these CPUs only (onecore_test.go)
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
@@ -192,7 +193,7 @@ func (s *server) start(t testing.TB) {
 	fmt.Fprintf(logf, "=== start %s\n", strings.Join(s.args, " "))
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	if err := startOn(cmd, s.cpus); err != nil {
 		t.Fatal(err)
 	}
 	s.cmd, s.exited = cmd, make(chan struct{})

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Produces every figure of BENCHMARKS.md with `ipass bench` against release
-# builds, server and load generator on this machine. Writes JSON reports, SVG
-# plots and figures.md (a markdown fragment to paste) into $OUT, and copies
-# the plots to docs/bench/.
+# builds, server and load generator on this machine, each pinned (taskset) to
+# its own CPUs. Writes JSON reports, SVG plots and figures.md (a markdown
+# fragment to paste) into $OUT, and copies the plots to docs/bench/.
 #
 #   scripts/benchmarks.sh                      # full run, about 10-15 minutes on 2 cores
-#   DUR=3s WARMUP=1s SEED_MAX=20000 scripts/benchmarks.sh   # a quick check of the script
+#   DUR=3s WARMUP=1s SEED_MAX=20000 PRESIGN=3000 PGADMIN=off scripts/benchmarks.sh   # a quick check of the script
 #   PROFILE=1 scripts/benchmarks.sh            # also CPU-profile a repeat of the SQLite run (top 25 in figures.md)
 #
 # Environment: DUR (measured time per run, default 20s), WARMUP (3s),
 # CLIENTS (16), SEED_MAX (1000000), OUT (bench-out),
+# SERVER_CPUS and BENCH_CPUS (taskset CPU lists, disjoint; default: the first
+# half of the CPUs this script may use for the server, the rest for the
+# bench: on 2 CPUs, server 0 and bench 1),
 # PGADMIN (a PostgreSQL URL allowed to CREATE DATABASE; default
 # postgres://root@127.0.0.1:5432/postgres?sslmode=disable; "off" skips PostgreSQL).
 set -euo pipefail
@@ -26,6 +29,27 @@ PROFILE=${PROFILE:-0}
 # (WARMUP + DUR) at up to 1300 req/s with the defaults. The runs table says
 # how many requests the bench still had to sign while measuring.
 PRESIGN=${PRESIGN:-30000}
+# cpu_list_expand LIST: "0-2,5" -> "0 1 2 5".
+cpu_list_expand() {
+	tr ',' '\n' <<<"$1" | awk -F- 'NF { hi = (NF > 1) ? $2 : $1; for (c = $1; c <= hi; c++) printf "%d ", c }'
+}
+if [ -z "${SERVER_CPUS:-}" ] || [ -z "${BENCH_CPUS:-}" ]; then
+	read -ra CPUS <<<"$(cpu_list_expand "$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)")"
+	if [ "${#CPUS[@]}" -lt 2 ]; then
+		echo "need at least 2 CPUs to pin the server and the bench apart (have ${#CPUS[@]})" >&2
+		exit 1
+	fi
+	HALF=$(((${#CPUS[@]} + 1) / 2))
+	SERVER_CPUS=${SERVER_CPUS:-$(IFS=,; echo "${CPUS[*]:0:HALF}")}
+	BENCH_CPUS=${BENCH_CPUS:-$(IFS=,; echo "${CPUS[*]:HALF}")}
+fi
+for a in $(cpu_list_expand "$SERVER_CPUS"); do
+	for b in $(cpu_list_expand "$BENCH_CPUS"); do
+		[ "$a" != "$b" ] || { echo "SERVER_CPUS ($SERVER_CPUS) and BENCH_CPUS ($BENCH_CPUS) share CPU $a" >&2; exit 1; }
+	done
+done
+command -v taskset >/dev/null || { echo "taskset (util-linux) is needed to pin the server and the bench" >&2; exit 1; }
+echo "server on CPUs $SERVER_CPUS, bench on CPUs $BENCH_CPUS" >&2
 mkdir -p "$OUT" docs/bench
 OUT=$(cd "$OUT" && pwd)
 FIG="$OUT/figures.md"
@@ -59,7 +83,7 @@ start_server() {
 	local bin=$1 dsn=$2
 	shift 2
 	rm -f "$DATA/addr"
-	"$bin" serve --addr 127.0.0.1:0 --addr-file "$DATA/addr" --data-dir "$DATA" --db "$dsn" "$@" \
+	taskset -c "$SERVER_CPUS" "$bin" serve --addr 127.0.0.1:0 --addr-file "$DATA/addr" --data-dir "$DATA" --db "$dsn" "$@" \
 		>>"$OUT/server.log" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 300); do
@@ -101,9 +125,14 @@ bench() {
 	local presign=()
 	[[ " $* " == *" --rate "* ]] || presign=(--presign "$PRESIGN")
 	log "bench $name $*"
-	"$IPASS" bench --url "$URL" --client-id 2110200000000044 --key "$DATA/demo-client.pem" \
+	taskset -c "$BENCH_CPUS" "$IPASS" bench --url "$URL" --client-id 2110200000000044 --key "$DATA/demo-client.pem" \
 		--server-public-key "$DATA/server-signing.pub.pem" --warmup "$WARMUP" --duration "$DUR" \
 		--json "$OUT/$name.json" --plot "$OUT/$name.svg" "${presign[@]}" "$@" | tee "$OUT/$name.txt"
+	# The bench warns when it shares CPUs with the server; here that is an error.
+	if [ -n "$(jq -r '.shared_cpus // ""' "$OUT/$name.json")" ]; then
+		echo "bench $name shared CPUs with the server: $(jq -r .shared_cpus "$OUT/$name.json")" >&2
+		exit 1
+	fi
 	cp "$OUT/$name.svg" docs/bench/
 }
 
@@ -209,6 +238,7 @@ C=$CLIENTS
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
 	echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "runs: DUR=$DUR WARMUP=$WARMUP CLIENTS=$C SEED_MAX=$SEED_MAX"
+	echo "CPUs: server $SERVER_CPUS, bench $BENCH_CPUS (taskset)$([ -z "$PG_NOTE" ] && echo ', PostgreSQL unpinned')"
 	echo '```'
 	echo
 	echo "### Figures"

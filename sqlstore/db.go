@@ -45,11 +45,12 @@ type DB struct {
 	// tests may replace it before first use.
 	Now func() time.Time
 
-	d      dialect
-	r      *sql.DB // reads
-	w      *sql.DB // writes; the same pool as r on PostgreSQL
-	logger *slog.Logger
-	hub    *changeHub // wallet wake-ups (changes.go)
+	d       dialect
+	r       *sql.DB // reads
+	w       *sql.DB // writes; the same pool as r on PostgreSQL
+	logger  *slog.Logger
+	hub     *changeHub  // wallet wake-ups (changes.go)
+	clients clientCache // clients and their keys (clientcache.go)
 
 	observer TxObserver // transaction timings (observe.go); nil: none
 	// SQLite only (nil on PostgreSQL): prepared statements per pool, and

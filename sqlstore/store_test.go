@@ -53,6 +53,7 @@ var contract = []contractTest{
 	{"AllowConcurrent", testAllowConcurrent},
 	{"TwoProcesses", testTwoProcesses},
 	{"CheckIntegrity", testCheckIntegrity},
+	{"ClientCache", testClientCache},
 }
 
 func TestContract(t *testing.T) {

@@ -30,9 +30,9 @@ func notFound(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ipass.ErrNotFound)
 }
 
-// Client returns the client with all its keys, retired ones included, ordered
-// by (algorithm, keyVersion).
-func (db *DB) Client(ctx context.Context, clientID string) (*ipass.Client, error) {
+// readClient reads the client with all its keys from the database (Client
+// serves it from a cache, clientcache.go).
+func (db *DB) readClient(ctx context.Context, clientID string) (*ipass.Client, error) {
 	var c *ipass.Client
 	err := db.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
@@ -351,14 +351,15 @@ func (db *DB) ApplyChanges(ctx context.Context, t *ipass.Tenants, opts ApplyOpti
 		if opts.DryRun {
 			return errDryRun
 		}
-		return nil
+		return db.notifyTenants(ctx, tx)
 	})
 	if errors.Is(err, errDryRun) {
-		err = nil
+		return changes, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	db.invalidateClients() // committed: this process sees it before Apply returns
 	return changes, nil
 }
 

@@ -31,7 +31,18 @@ type DemoInfo struct {
 	Locales            []string // the locales of both templates
 	UserIDs            []string // the demo users
 	OpenIDs            []string // UserIDs[i]'s openId at MerchantID
+	// BenchUserID is a user of its own for `ipass bench` and `ipass admin
+	// seed`, so that load tests never fill the wallet of the users above
+	// (the quickstart opens UserIDs[0]'s); BenchOpenID is its openId.
+	BenchUserID, BenchOpenID string
 }
+
+// The bench user of every demo tenant (DemoInfo.BenchUserID): the default
+// holder of the passes `ipass bench` and `ipass admin seed` make.
+const (
+	BenchUserID = "2160220099990001"
+	benchOpenID = "bench-holder-not-a-person"
+)
 
 // Demo file names inside the data dir.
 const (
@@ -64,9 +75,11 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 			"ticketName", "address", "availableTimes", "price",
 			"startTime", "endTime", "platformName", "platformLogo",
 		},
-		Locales: []string{"zh_HK", "en_US"},
-		UserIDs: []string{"2160220037090534", "2160220043214225"},
-		OpenIDs: []string{"fj398457jd8iue98d8w7w93j", "k29dh38fj2l0s9d8f7g6h5j4"},
+		Locales:     []string{"zh_HK", "en_US"},
+		UserIDs:     []string{"2160220037090534", "2160220043214225"},
+		OpenIDs:     []string{"fj398457jd8iue98d8w7w93j", "k29dh38fj2l0s9d8f7g6h5j4"},
+		BenchUserID: BenchUserID,
+		BenchOpenID: benchOpenID,
 	}
 	pub, generated, err := demoKey(dataDir, info)
 	if err != nil {
@@ -133,6 +146,7 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 	for i, id := range info.UserIDs {
 		t.Users = append(t.Users, ipass.User{ID: id, OpenIDs: map[string]string{info.MerchantID: info.OpenIDs[i]}})
 	}
+	t.Users = append(t.Users, ipass.User{ID: info.BenchUserID, OpenIDs: map[string]string{info.MerchantID: info.BenchOpenID}})
 	return t, info, nil
 }
 

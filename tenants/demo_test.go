@@ -111,6 +111,8 @@ func TestDemo(t *testing.T) {
 	wantUsers := []ipass.User{
 		{ID: "2160220037090534", OpenIDs: map[string]string{"2160120036095023": "fj398457jd8iue98d8w7w93j"}},
 		{ID: "2160220043214225", OpenIDs: map[string]string{"2160120036095023": "k29dh38fj2l0s9d8f7g6h5j4"}},
+		// The load tests' own holder, so a bench never fills the quickstart's wallet.
+		{ID: "2160220099990001", OpenIDs: map[string]string{"2160120036095023": "bench-holder-not-a-person"}},
 	}
 	if !reflect.DeepEqual(ten.Users, wantUsers) {
 		t.Errorf("users %+v, want %+v", ten.Users, wantUsers)
@@ -122,7 +124,8 @@ func TestDemo(t *testing.T) {
 		!reflect.DeepEqual(info.CardPlaceholders, card.Placeholders) || !reflect.DeepEqual(info.TicketPlaceholders, ticket.Placeholders) ||
 		!reflect.DeepEqual(info.Locales, card.Locales) ||
 		!reflect.DeepEqual(info.UserIDs, []string{"2160220037090534", "2160220043214225"}) ||
-		!reflect.DeepEqual(info.OpenIDs, []string{"fj398457jd8iue98d8w7w93j", "k29dh38fj2l0s9d8f7g6h5j4"}) {
+		!reflect.DeepEqual(info.OpenIDs, []string{"fj398457jd8iue98d8w7w93j", "k29dh38fj2l0s9d8f7g6h5j4"}) ||
+		info.BenchUserID != "2160220099990001" || info.BenchOpenID != "bench-holder-not-a-person" {
 		t.Errorf("info %+v does not match the tenant", info)
 	}
 

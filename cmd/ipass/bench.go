@@ -14,6 +14,7 @@ import (
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/bench"
 	"github.com/ipass-dev/ipass/client"
+	"github.com/ipass-dev/ipass/tenants"
 )
 
 func init() {
@@ -34,9 +35,17 @@ starts (--presign; a closed loop's stock is sized for up to 1000 req/s) and
 topped up only when the stock runs low, never inside a latency; the report says
 how many the bench had to sign while measuring.
 
-Example, against the demo server of the quickstart:
+Example, against the demo server of the quickstart. Its client has rateLimit
+200 a second: give it rateLimit: 0 first (ipass admin export > tenants.yaml,
+edit, ipass admin apply -f tenants.yaml), or the bench measures the limiter
+(the report warns when answers were REQUEST_TRAFFIC_EXCEED_LIMIT). The passes
+go to the demo's bench user, never to the quickstart holder's wallet:
   ipass bench --client-id 2110200000000044 --key ipass-data/demo-client.pem \
     --server-public-key ipass-data/server-signing.pub.pem --duration 10s
+
+On one machine, pin the server and the bench to different CPUs (taskset -c 0
+ipass serve ..., taskset -c 1 ipass bench ...): the report warns when the
+server's /metrics say it may run on the bench's CPUs.
 
 Flags:
 `
@@ -72,7 +81,7 @@ func (o *benchOptions) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.Var(&c.serverKeys, "server-public-key", "server public key `FILE` verifying responses (required unless --no-verify)")
 	fs.BoolVar(&c.insecure, "no-verify", false, "do not verify response signatures (measures without the client's verify)")
 	fs.StringVar(&o.merchantID, "merchant", "2160120036095023", "merchantId of the passes (default: the demo merchant)")
-	fs.StringVar(&o.userID, "user", "2160220037090534", "userId holding the passes (default: a demo user)")
+	fs.StringVar(&o.userID, "user", tenants.BenchUserID, "userId holding the passes (default: the demo tenant's bench user)")
 	fs.StringVar(&o.template, "template", "temlate111001", "membership-card templateCode with $points_en_US$ and $points_zh_HK$ (default: the demo's)")
 	fs.StringVar(&o.op, "op", bench.OpUpdate, "operation: update, query, create or mix (per 10: 1 create, 2 queries, 7 updates)")
 	fs.IntVar(&o.concurrency, "concurrency", 16, "requests in flight (closed loop) or connections (open loop)")
@@ -103,6 +112,11 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ipass bench: %v\n", err)
+		var re *client.ResultError
+		if errors.As(err, &re) && re.ResultCode == ipass.CodeUserNotExist && o.userID == tenants.BenchUserID {
+			fmt.Fprintf(e.stderr, "ipass bench: the default --user %s is the bench user of demo tenants made since it was added; "+
+				"name a user of your tenants with --user, or add this one (ipass admin export, add it under users:, ipass admin apply)\n", tenants.BenchUserID)
+		}
 		return exitFailure
 	}
 	rep.Print(e.stdout)
@@ -178,7 +192,7 @@ func (o *benchOptions) config(e *env) (bench.Config, error) {
 		metricsURL = ""
 	}
 	cfg := bench.Config{
-		Client: c, MerchantID: o.merchantID, UserID: o.userID, TemplateCode: o.template,
+		Client: c, ClientID: o.call.clientID, MerchantID: o.merchantID, UserID: o.userID, TemplateCode: o.template,
 		Op: o.op, Concurrency: o.concurrency, Rate: o.rate, Duration: o.duration, Requests: o.requests,
 		Passes: o.passes, Warmup: o.warmup, Presign: o.presign, MetricsURL: metricsURL,
 	}

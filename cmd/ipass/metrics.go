@@ -14,9 +14,11 @@ import (
 )
 
 // instrument plugs the Prometheus exporter into the server's and the
-// store's observer hooks and returns its GET /metrics handler.
-func instrument(srv *ipasshttp.Server, db *sqlstore.DB) http.Handler {
+// store's observer hooks and returns its GET /metrics handler. cpus is the
+// process's CPU count (ensureProcs).
+func instrument(srv *ipasshttp.Server, db *sqlstore.DB, cpus int) http.Handler {
 	m := metrics.New(db.PoolStats)
+	m.RegisterCPUs(cpus)
 	db.SetObserver(m)
 	srv.Observer = m
 	return m.Handler()

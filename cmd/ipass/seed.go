@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/sqlstore"
+	"github.com/ipass-dev/ipass/tenants"
 )
 
 // seedOptions are the parsed flags of `ipass admin seed`.
@@ -38,7 +39,7 @@ func runAdminSeed(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&o.passes, "passes", 0, "how many passes to add (required)")
 	fs.StringVar(&o.merchant, "merchant", "2160120036095023", "merchantId owning the passes (default: the demo merchant)")
 	fs.StringVar(&o.template, "template", "temlate111001", "templateCode of the passes (default: the demo membership card)")
-	fs.StringVar(&o.users, "users", "2160220037090534,2160220043214225", "comma-separated userIds the passes are spread over (default: the demo users)")
+	fs.StringVar(&o.users, "users", tenants.BenchUserID, "comma-separated userIds the passes are spread over (default: the demo tenant's bench user, not the quickstart's holders)")
 	fs.StringVar(&o.dataInfo, "data-info", `{"$points_en_US$":0,"$points_zh_HK$":0}`, "dataInfo `JSON` of every pass (must suit the template)")
 	fs.IntVar(&o.batch, "batch", 10000, "passes per transaction")
 	if code, ok := parseAdminFlags(e, fs, &o.admin, args); !ok {

@@ -41,7 +41,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	logger := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
-	if err := serve(ctx, &cfg, logger, e.stdout); err != nil {
+	cpus := ensureProcs(e.getenv, logger)
+	if err := serve(ctx, &cfg, cpus, logger, e.stdout); err != nil {
 		logger.Error("server stopped", "err", err)
 		return exitFailure
 	}
@@ -66,8 +67,9 @@ func parseLogLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-// serve runs until ctx is cancelled (SIGINT/SIGTERM), then drains.
-func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io.Writer) error {
+// serve runs until ctx is cancelled (SIGINT/SIGTERM), then drains. cpus is
+// the process's CPU count, for the metrics.
+func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger, stdout io.Writer) error {
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -125,7 +127,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	}
 	var ms *http.Server // --metrics-addr's own server
 	if cfg.metrics {
-		if h := instrument(srv, db); cfg.metricsAddr == "" {
+		if h := instrument(srv, db, cpus); cfg.metricsAddr == "" {
 			srv.Metrics = h
 		} else {
 			ms = metricsServer(h, logger)

@@ -1,0 +1,158 @@
+package sqlstore
+
+// The client and its keys from a cache.
+//
+// Every signed request looks its client up (Client-Id, its keys, its rate
+// limit). Read from the database each time, that is a read transaction per
+// request; the tenants change a few times a month. So lookups are served
+// from a per-process cache, and every process drops it when a tenants change
+// commits:
+//   - in the process that applied the change, at once, before ApplyChanges
+//     returns;
+//   - on PostgreSQL, in every other process, as soon as the NOTIFY sent in
+//     the change's transaction arrives (milliseconds; a LISTEN connection per
+//     process, opened at the first lookup);
+//   - in any case, an entry older than clientCacheTTL is read again, so a
+//     retired key stops working, and a new key starts working, everywhere
+//     within clientCacheTTL of the commit, even if a notification is lost,
+//     and on SQLite, where another process (`ipass admin apply`) can only be
+//     noticed by reading. (SQLite's PRAGMA data_version would tell, but it
+//     changes with every commit of any connection, pass writes included, so
+//     under load it would never let an entry live.)
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// clientCacheTTL is the longest a process serves a client as it was before a
+// tenants change committed elsewhere (docs/operating.md, SECURITY.md).
+const clientCacheTTL = time.Second
+
+// tenantsChannel is the PostgreSQL NOTIFY channel of tenants changes.
+const tenantsChannel = "ipass_tenants"
+
+// clientCache holds clients by id. The zero value is ready for use.
+type clientCache struct {
+	mu      sync.Mutex
+	gen     uint64 // bumped by every invalidation
+	entries map[string]clientEntry
+	listen  sync.Once
+}
+
+type clientEntry struct {
+	c   *ipass.Client
+	at  time.Time // when it was read
+	gen uint64    // the cache generation it was read in
+}
+
+// Client returns the client with all its keys, retired ones included, ordered
+// by (algorithm, keyVersion), from the cache when it is fresh (see above).
+func (db *DB) Client(ctx context.Context, clientID string) (*ipass.Client, error) {
+	cc := &db.clients
+	if db.d.name == EnginePostgres {
+		cc.listen.Do(func() { go db.listenTenants() })
+	}
+	now := time.Now()
+	cc.mu.Lock()
+	e, ok := cc.entries[clientID]
+	gen := cc.gen
+	cc.mu.Unlock()
+	if ok && e.gen == gen && now.Sub(e.at) < clientCacheTTL {
+		return copyClient(e.c), nil
+	}
+	c, err := db.readClient(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	cc.mu.Lock()
+	// An invalidation during the read may have made it stale: keep it only
+	// if none happened (it is still this request's answer either way).
+	if cc.gen == gen {
+		if cc.entries == nil {
+			cc.entries = map[string]clientEntry{}
+		}
+		cc.entries[clientID] = clientEntry{c: c, at: now, gen: gen}
+	}
+	cc.mu.Unlock()
+	return copyClient(c), nil
+}
+
+// copyClient gives each caller its own value: a cached one is shared.
+func copyClient(c *ipass.Client) *ipass.Client {
+	cp := *c
+	cp.Keys = slices.Clone(c.Keys)
+	cp.Omitted = slices.Clone(c.Omitted)
+	return &cp
+}
+
+// invalidateClients drops every cached client; called after a tenants change
+// commits in this process, and when another process's change is notified.
+func (db *DB) invalidateClients() {
+	cc := &db.clients
+	cc.mu.Lock()
+	cc.gen++
+	clear(cc.entries)
+	cc.mu.Unlock()
+}
+
+// notifyTenants is run inside a tenants change's transaction: on PostgreSQL
+// the notification reaches every process at commit.
+func (db *DB) notifyTenants(ctx context.Context, q queryer) error {
+	if db.d.name != EnginePostgres {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `SELECT pg_notify('`+tenantsChannel+`', '')`); err != nil {
+		return fmt.Errorf("notify tenants change: %w", err)
+	}
+	return nil
+}
+
+// listenTenants holds one connection LISTENing on tenantsChannel until Close,
+// dropping the cache at every notification and whenever it (re)connects,
+// since notifications sent while it was not listening are lost.
+func (db *DB) listenTenants() {
+	ctx := db.hub.ctx
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		err := db.listenTenantsOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		db.logger.Warn("tenants change listener lost its connection; reconnecting", "err", err)
+		_ = sleep(ctx, backoff(attempt)+100*time.Millisecond)
+	}
+}
+
+func (db *DB) listenTenantsOnce(ctx context.Context) error {
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("listen: unexpected driver connection %T", dc)
+		}
+		pc := sc.Conn()
+		if _, err := pc.Exec(ctx, "LISTEN "+tenantsChannel); err != nil {
+			return errors.Join(driver.ErrBadConn, err)
+		}
+		db.invalidateClients()
+		for {
+			if _, err := pc.WaitForNotification(ctx); err != nil {
+				// LISTENing (or broken): never return it to the pool.
+				return errors.Join(driver.ErrBadConn, err)
+			}
+			db.invalidateClients()
+		}
+	})
+}

@@ -1,0 +1,4 @@
+package sqlstore
+
+// ClientCacheTTL is clientCacheTTL, for the external tests.
+const ClientCacheTTL = clientCacheTTL
