@@ -195,9 +195,9 @@ func TestValidate(t *testing.T) {
 		{"ErrStyleKey", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColour"] = "#000000" },
 			`templates[0] (temlate111001).style[backgroundColour]: "backgroundColour" is not a colour name such as backgroundColor or foregroundColor`},
 		{"ErrStyleColourName", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColor"] = "blue" },
-			`templates[0] (temlate111001).style[backgroundColor]: "blue" is not a colour like #1677FF`},
+			`templates[0] (temlate111001).style[backgroundColor]: "blue" is not a colour like #1677FF or #FFF`},
 		{"ErrStyleColourLength", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColor"] = "#1677F" },
-			`templates[0] (temlate111001).style[backgroundColor]: "#1677F" is not a colour like #1677FF`},
+			`templates[0] (temlate111001).style[backgroundColor]: "#1677F" is not a colour like #1677FF or #FFF`},
 
 		// users
 		{"ErrUserIDEmpty", func(t *ipass.Tenants) { t.Users[0].ID = "" },
