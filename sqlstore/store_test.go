@@ -45,6 +45,7 @@ var contract = []contractTest{
 	{"UpdatePassConcurrentUse", testUpdatePassConcurrentUse},
 	{"History", testHistory},
 	{"HistoryPage", testHistoryPage},
+	{"SeedChangeFeed", testSeedChangeFeed},
 	{"DataInfoVerbatim", testDataInfoVerbatim},
 	{"RecordRequest", testRecordRequest},
 	{"RecordWrappedKey", testRecordWrappedKey},
