@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
 // seedBatch builds n passes of user for SeedPasses, numbered from first,
@@ -101,3 +102,58 @@ func testSeedChangeFeed(t *testing.T, newDSN func(testing.TB) string) {
 	}
 }
 
+// testSeededFeedBackfill: migration 00009 enters the passes that an older
+// `ipass admin seed` left out of the change feed, with cursors that
+// continue each holder's counter, and leaves recorded passes as they were.
+func testSeededFeedBackfill(t *testing.T, newDSN func(testing.TB) string) {
+	dsn := newDSN(t)
+	db := sqlstoretest.Open(t, dsn)
+	seed(t, db)
+	created := createPass(t, db, 1) // userA's cursor 1
+	ps, vs := seedBatch(userA, 10, 3)
+	psB, vsB := seedBatch(userB, 20, 1)
+	if err := db.SeedPasses(ctx(t), append(ps, psB...), append(vs, vsB...)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// Make the database an old seed left: the seeded passes are not in the
+	// feed, the counters never moved for them; and undo the migration.
+	raw := rawDB(t, dsn)
+	for _, q := range []string{
+		`DELETE FROM pass_changes WHERE pass_id <> '` + created.ID + `'`,
+		`UPDATE holder_cursors SET seq = 1 WHERE user_id = '` + userA + `'`,
+		`DELETE FROM holder_cursors WHERE user_id = '` + userB + `'`,
+		`DELETE FROM goose_db_version WHERE version_id = 9`,
+	} {
+		if _, err := raw.ExecContext(ctx(t), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	db = sqlstoretest.Open(t, dsn) // migrates again
+	feed := func(user string, since int64) ([]string, int64) {
+		t.Helper()
+		hc, err := db.HolderChanges(ctx(t), user, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range hc.Passes {
+			ids = append(ids, p.ID)
+		}
+		return ids, hc.Cursor
+	}
+	if ids, cur := feed(userA, 1); !slices.Equal(ids, []string{passID(12), passID(11), passID(10)}) || cur != 4 {
+		t.Fatalf("userA after the backfill: %v at %d; want the seeded passes, newest first, at cursors 2–4", ids, cur)
+	}
+	if ids, cur := feed(userA, 0); len(ids) != 4 || ids[3] != created.ID || cur != 4 {
+		t.Fatalf("userA's whole feed: %v at %d", ids, cur)
+	}
+	if ids, cur := feed(userB, 0); !slices.Equal(ids, []string{passID(20)}) || cur != 1 {
+		t.Fatalf("userB after the backfill: %v at %d; want the seeded pass at cursor 1", ids, cur)
+	}
+	createPass(t, db, 2)
+	if ids, cur := feed(userA, 4); !slices.Equal(ids, []string{passID(2)}) || cur != 5 {
+		t.Fatalf("a create after the backfill: %v at %d; want cursor 5", ids, cur)
+	}
+}

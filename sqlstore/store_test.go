@@ -46,6 +46,7 @@ var contract = []contractTest{
 	{"History", testHistory},
 	{"HistoryPage", testHistoryPage},
 	{"SeedChangeFeed", testSeedChangeFeed},
+	{"SeededFeedBackfill", testSeededFeedBackfill},
 	{"DataInfoVerbatim", testDataInfoVerbatim},
 	{"RecordRequest", testRecordRequest},
 	{"RecordWrappedKey", testRecordWrappedKey},
