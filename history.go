@@ -70,18 +70,21 @@ type HistoryPage struct {
 // HistoryEntry is one version of a pass as readers see it: what the
 // request asked for and every field it changed, from → to.
 type HistoryEntry struct {
-	Version          int             `json:"version"`
-	Operation        string          `json:"operation"` // createPass or updatePass
-	ChangedAt        int64           `json:"changedAt"` // ms, server clock at commit
-	RequestStatus    string          `json:"requestStatus,omitempty"`
-	UpdateDetailType UpdateKind      `json:"updateDetailType,omitempty"`
-	Status           Status          `json:"status"` // stored status after this version
-	Changes          []FieldChange   `json:"changes"`
-	Metadata         json.RawMessage `json:"metadata,omitempty"`
-	PassVerifyCode   string          `json:"passVerifyCode,omitempty"`
-	BizDate          int64           `json:"bizDate,omitempty"`
-	TracerID         string          `json:"tracerId"`
-	ClientID         string          `json:"-"` // operators see it (admin passes show); the API does not
+	Version          int           `json:"version"`
+	Operation        string        `json:"operation"` // createPass or updatePass
+	ChangedAt        int64         `json:"changedAt"` // ms, server clock at commit
+	RequestStatus    string        `json:"requestStatus,omitempty"`
+	UpdateDetailType UpdateKind    `json:"updateDetailType,omitempty"`
+	Status           Status        `json:"status"` // stored status after this version
+	Changes          []FieldChange `json:"changes"`
+	// Renewal marks an UPDATE that renewed an EXPIRED pass: its endDate
+	// change moved the expiry into the future and the pass is ACTIVE again.
+	Renewal        bool            `json:"renewal,omitempty"`
+	Metadata       json.RawMessage `json:"metadata,omitempty"`
+	PassVerifyCode string          `json:"passVerifyCode,omitempty"`
+	BizDate        int64           `json:"bizDate,omitempty"`
+	TracerID       string          `json:"tracerId"`
+	ClientID       string          `json:"-"` // operators see it (admin passes show); the API does not
 }
 
 // FieldChange is one changed field. Field is status, startDate, endDate,
@@ -93,6 +96,10 @@ type FieldChange struct {
 	From  json.RawMessage `json:"from,omitempty"`
 	To    json.RawMessage `json:"to,omitempty"`
 }
+
+// renewalKey marks a renewal among a version's stored changes. It is not a
+// field of the pass, so it never appears as a FieldChange.
+const renewalKey = "renewal"
 
 // topFields are the non-dataInfo fields a version may change, in the order
 // changes are listed.
@@ -158,6 +165,7 @@ func HistoryEntryOf(v PassVersion, before map[string]json.RawMessage) (HistoryEn
 			return e, fmt.Errorf("history of pass %s version %d: changes: %w", v.PassID, v.Version, err)
 		}
 	}
+	e.Renewal = string(changed[renewalKey]) == "true"
 	for _, f := range topFields {
 		if to, ok := changed[f]; ok {
 			e.Changes = append(e.Changes, FieldChange{Field: f, From: before[f], To: to})

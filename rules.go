@@ -28,15 +28,19 @@ var (
 //
 //	           UPDATE        USED          REFUND        CLOSED
 //	ACTIVE     → ACTIVE      → USED        → REFUND      → CLOSED
-//	EXPIRED    ILLEGAL       ILLEGAL       ILLEGAL       → CLOSED
+//	EXPIRED    ILLEGAL¹      ILLEGAL       ILLEGAL       → CLOSED
 //	USED       OCCUPIED      OCCUPIED      OCCUPIED      → CLOSED
 //	REFUND     ILLEGAL       ILLEGAL       ILLEGAL       ILLEGAL
 //	CLOSED     ILLEGAL       ILLEGAL       ILLEGAL       ILLEGAL
+//
+//	¹ except an UPDATE with an endDate in the future: → ACTIVE (renewal,
+//	  decided in Decide, since it depends on the request's endDate)
 //
 //	ACTIVE ──USED──▶ USED ──CLOSED──▶ CLOSED
 //	  │ └──REFUND──▶ REFUND (terminal)
 //	  └──CLOSED──▶ CLOSED (terminal)
 //	ACTIVE past endDate = EXPIRED ──CLOSED──▶ CLOSED
+//	EXPIRED ──UPDATE with a future endDate (renewal)──▶ ACTIVE
 var transitions = map[Status]map[RequestedStatus]transition{
 	StatusActive: {
 		RequestUpdate: {CodeSuccess, StatusActive},
@@ -293,6 +297,14 @@ func (r *UpdateRequest) Decide(next *Pass, t *Template, userID string, at time.T
 	if err != nil {
 		return nil, fmt.Errorf("decide update of pass %s: %w", next.ID, err)
 	}
+	// Renewal: an UPDATE that moves the endDate of an EXPIRED pass into the
+	// future makes it ACTIVE again (endDate is an update field of the seed's
+	// member card; a card that could not be renewed once expired would make
+	// it useless). Any other UPDATE on an EXPIRED pass stays refused.
+	renewal := current == StatusExpired && update && r.EndDate > at.UnixMilli()
+	if renewal {
+		to, code = StatusActive, CodeSuccess
+	}
 	switch code {
 	case CodeSuccess:
 	case CodePassUsedOccupied:
@@ -329,6 +341,11 @@ func (r *UpdateRequest) Decide(next *Pass, t *Template, userID string, at time.T
 	if r.EndDate != 0 {
 		changes["endDate"] = r.EndDate
 		next.EndDate = r.EndDate
+	}
+	if renewal {
+		// The stored status stays ACTIVE (EXPIRED is derived), so no status
+		// change records it: the version is marked instead.
+		changes[renewalKey] = true
 	}
 	next.Status = to
 	if update && r.BizDate > next.LastBizDate {

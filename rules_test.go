@@ -340,6 +340,31 @@ func TestDecide(t *testing.T) {
 					t.Errorf("pass %+v", p)
 				}
 			}},
+		{name: "OKExpiredRenewed", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 },
+			body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`,
+			check: func(t *testing.T, p *Pass, v *PassVersion) {
+				if p.Status != StatusActive || p.EffectiveStatus(testNow) != StatusActive || p.EndDate != 4102444800000 || v.Status != StatusActive {
+					t.Errorf("pass %s (effective %s) until %d, version status %s", p.Status, p.EffectiveStatus(testNow), p.EndDate, v.Status)
+				}
+				e, err := HistoryEntryOf(*v, map[string]json.RawMessage{"endDate": json.RawMessage("1735689600000")})
+				if err != nil || !e.Renewal || len(e.Changes) != 1 || e.Changes[0].Field != "endDate" || string(e.Changes[0].From) != "1735689600000" || string(e.Changes[0].To) != "4102444800000" {
+					t.Errorf("history entry %+v, %v: want a renewal changing endDate only", e, err)
+				}
+			}},
+		{name: "OKCouponRenewedWithData", tpl: tplGift, mutate: func(p *Pass) { p.EndDate = 1735689600000 },
+			body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_DATA_INFO","bizDate":1735862400000,"endDate":4102444800000,"dataInfo":{"$balance_en_US$":"HKD 1"}}`,
+			check: func(t *testing.T, p *Pass, v *PassVersion) {
+				if p.EffectiveStatus(testNow) != StatusActive || !strings.Contains(string(v.Changes), `"renewal":true`) {
+					t.Errorf("effective %s, changes %s", p.EffectiveStatus(testNow), v.Changes)
+				}
+			}},
+		{name: "OKActiveEndDateIsNoRenewal", tpl: tplMember,
+			body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800001}`,
+			check: func(t *testing.T, p *Pass, v *PassVersion) {
+				if strings.Contains(string(v.Changes), "renewal") {
+					t.Errorf("changes %s: extending an ACTIVE pass is not a renewal", v.Changes)
+				}
+			}},
 		{name: "OKExpiredClosed", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"CLOSED"}`}, // E42
 		{name: "OKUsedClosed", tpl: tplGift, mutate: func(p *Pass) { p.Status = StatusUsed }, body: mem + `"status":"CLOSED"}`},
 		{name: "OKTicketEmptyDataInfo", tpl: tplTicket,
@@ -363,7 +388,15 @@ func TestDecide(t *testing.T) {
 		{name: "ErrTicketNoDataInfo", tpl: tplTicket, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_PASS","bizDate":1735776000000,"codeInfo":{"$codemsg$":"2","$codevalue$":"2"}}`, code: CodeParamIllegal, fragment: "dataInfo is required for UPDATE on a TICKET pass"}, // T2
 		{name: "ErrValidityNoEndDate", tpl: tplMember, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","dataInfo":{"$points_zh_HK$":1}}`, code: CodeParamIllegal, fragment: "endDate is required with UPDATE_VALIDITY"},
 		{name: "ErrEndBeforeStart", tpl: tplAir, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_AIR_TICKET","bizDate":1735948800000,"dataInfo":{},"endDate":1735000000000}`, code: CodeParamIllegal, fragment: "endDate: 1735000000000 (2024-12-24T00:26:40Z) is before the pass's startDate 1735689600000 (2025-01-01T00:00:00Z)"}, // F5
-		{name: "ErrExpiredUpdate", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`, code: CodePassStatusIllegal, fragment: "is EXPIRED"},                                                                                    // E41, U7: no revival
+		// E41: an EXPIRED pass refuses UPDATE, except a renewal (an endDate in the future).
+		{name: "ErrExpiredUpdate", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_zh_HK$":1}}`, code: CodePassStatusIllegal, fragment: "is EXPIRED"},
+		{name: "ErrExpiredUpdatePastEndDate", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":1735776000000}`, code: CodePassStatusIllegal, fragment: "is EXPIRED"},
+		{name: "ErrExpiredUpdateEndDateNow", tpl: tplMember, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":1736035200000}`, code: CodePassStatusIllegal, fragment: "is EXPIRED"},
+		{name: "ErrUsedRenewal", tpl: tplGift, mutate: func(p *Pass) { p.Status, p.EndDate = StatusUsed, 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","bizDate":1735862400000,"endDate":4102444800000}`, code: CodePassUsedOccupied},
+		{name: "ErrRefundRenewal", tpl: tplGift, mutate: func(p *Pass) { p.Status, p.EndDate = StatusRefund, 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","bizDate":1735862400000,"endDate":4102444800000}`, code: CodePassStatusIllegal, fragment: "is REFUND"},
+		{name: "ErrClosedRenewal", tpl: tplMember, mutate: func(p *Pass) { p.Status, p.EndDate = StatusClosed, 1735689600000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`, code: CodePassStatusIllegal, fragment: "is CLOSED"},
+		{name: "ErrExpiredUsedWithEndDate", tpl: tplGift, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"USED","endDate":4102444800000}`, code: CodePassStatusIllegal, fragment: "EXPIRED"},
+		{name: "ErrRenewalStale", tpl: tplGift, mutate: func(p *Pass) { p.EndDate, p.LastBizDate = 1735689600000, 1735862400000 }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","bizDate":1735776000000,"endDate":4102444800000}`, code: CodePassStatusIllegal, fragment: "stale"},
 		{name: "ErrExpiredUsed", tpl: tplGift, mutate: func(p *Pass) { p.EndDate = 1735689600000 }, body: mem + `"status":"USED"}`, code: CodePassStatusIllegal, fragment: "EXPIRED"},
 		{name: "ErrUsedRefund", tpl: tplGift, mutate: func(p *Pass) { p.Status = StatusUsed }, body: mem + `"status":"REFUND"}`, code: CodePassUsedOccupied, fragment: "already USED"}, // C8
 		{name: "ErrUsedUpdate", tpl: tplGift, mutate: func(p *Pass) { p.Status = StatusUsed }, body: mem + `"status":"UPDATE","updateDetailType":"UPDATE_DATA_INFO","bizDate":1735862400000,"dataInfo":{"$balance_en_US$":"0"}}`, code: CodePassUsedOccupied},

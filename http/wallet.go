@@ -193,6 +193,8 @@ type passView struct {
 	Badge, BadgeKey         string
 	Fields                  []wallet.Field
 	ShowCode                bool
+	CodeVoid                bool   // the pass is not ACTIVE: the code is text marked void, no image
+	VoidLabel               string // "Void" in the page's locale
 	CodeValue, CodeMsg      string
 	CodeSVG                 template.HTML
 	ValidLabel, Validity    string
@@ -241,6 +243,7 @@ type pageData struct {
 type historyView struct {
 	Version    int
 	When, What string
+	Renewal    string // "Renewed until …", when the version renewed the pass
 	Changes    []wallet.Change
 	More       int // changed fields not listed (wallet.MaxChangeLines)
 	Notes      []wallet.Change
@@ -413,7 +416,7 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 			what = d.T["updated"] + " " + strings.TrimSpace(e.Request+" "+e.Kind)
 		}
 		d.History = append(d.History, historyView{Version: e.Version, When: e.At.Format("2006-01-02 15:04:05"),
-			What: what + " → " + string(e.Status), Changes: e.Changes, More: e.More, Notes: e.Notes})
+			What: what + " → " + string(e.Status), Renewal: e.Renewal, Changes: e.Changes, More: e.More, Notes: e.Notes})
 	}
 	wl.render(w, r, http.StatusOK, "pass.html", d)
 }
@@ -477,6 +480,13 @@ func (wl *Wallet) passView(p *ipass.Pass, tm *ipass.Template, pl wallet.Placemen
 		if v.CodeMsg == "" {
 			v.CodeMsg = p.CodeInfo.Value
 		}
+		// A pass that is used, refunded, terminated or expired must not be
+		// scanned: its code is shown as text marked void, never as an image
+		// (as wallets grey or hide the barcode of a voided pass).
+		if v.Status != ipass.StatusActive {
+			v.CodeVoid, v.VoidLabel = true, wallet.Text(lang, "void")
+			return v
+		}
 		// Safe as markup: drawn from the symbol's modules, no merchant byte in it.
 		v.CodeSVG = template.HTML(wallet.CodeSVG(tm.CodeDisplay, p.CodeInfo.Value))
 	}
@@ -516,10 +526,6 @@ func first(s []string) string {
 
 // ---- colours ----
 
-// colourRE is a template colour as the tenants file validates it; values are
-// checked again here because no stored value reaches a style unvalidated.
-var colourRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
-
 // themes collects the colour pairs of a page's passes. Inline styles would
 // need 'unsafe-inline' in the CSP, so each pair becomes a class, defined by
 // /static/wallet/theme.css?c=BG-FG.… from the URL alone.
@@ -528,11 +534,14 @@ type themes struct{ pairs []string }
 func newThemes() *themes { return &themes{} }
 
 func (t *themes) class(style map[string]string) string {
-	bg, fg := style["backgroundColor"], style["foregroundColor"]
-	if !colourRE.MatchString(bg) || !colourRE.MatchString(fg) {
+	// Checked again with the tenants file's own rule: no stored value
+	// reaches a style unvalidated, and #RGB is drawn expanded.
+	bg, okBG := ipass.Colour(style["backgroundColor"])
+	fg, okFG := ipass.Colour(style["foregroundColor"])
+	if !okBG || !okFG {
 		return "theme-default"
 	}
-	pair := strings.ToUpper(bg[1:] + "-" + fg[1:])
+	pair := bg[1:] + "-" + fg[1:]
 	found := false
 	for _, p := range t.pairs {
 		found = found || p == pair

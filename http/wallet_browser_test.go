@@ -275,3 +275,81 @@ func TestWalletRefusedStreamInBrowser(t *testing.T) {
 		t.Fatal("the page reloaded, or does not show it is live again")
 	}
 }
+
+// TestWalletVoidAndRenewalInBrowser: on an open page, a ticket marked USED
+// through the SDK turns its code void (text marked void, no image) without
+// a reload; and a member card that expired on the page moves back to Active
+// without a reload when it is renewed.
+func TestWalletVoidAndRenewalInBrowser(t *testing.T) {
+	browsertest.Browser(t)
+	s := newWalletSite(t, sqlstoretest.OpenSQLite(t))
+
+	t.Run("UsedTicketCodeTurnsVoid", func(t *testing.T) {
+		holder := s.demo.UserIDs[1]
+		ticket := s.ticket(t, holder, "Harbour cruise", time.Now().Add(24*time.Hour))
+		ctx := browsertest.Tab(t)
+		browsertest.OpenWallet(t, ctx, s.link(t, holder)+"?lang=en_US")
+		code := browsertest.PassSelector("", ticket) + " [data-code-value]"
+		if got := browsertest.Eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).getAttribute("data-code-state") + " " + document.querySelectorAll(%q).length`,
+			code, code+" svg")); got != "active 1" {
+			t.Fatalf("active ticket's code: state and images %q, want %q", got, "active 1")
+		}
+		browsertest.Screenshot(t, ctx, "wallet-code-active")
+		browsertest.Eval[any](t, ctx, `window.__notReloaded = 42`)
+		s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: ticket, Status: "USED", BizDate: time.Now().UnixMilli()})
+		inactive := browsertest.PassSelector("inactive", ticket) + " [data-code-value]"
+		browsertest.WaitFor(t, ctx, "void code of the used ticket", fmt.Sprintf(
+			`!!document.querySelector(%q) && document.querySelector(%q).getAttribute("data-code-state") === "void" && document.querySelectorAll(%q).length === 0`,
+			inactive, inactive, inactive+" svg, "+inactive+" img, "+inactive+" canvas"), liveWithin)
+		if got := browsertest.Eval[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
+			t.Errorf("the page was reloaded (marker %d)", got)
+		}
+		text := browsertest.Eval[string](t, ctx, browsertest.Text(inactive))
+		if !strings.Contains(text, "Void") || !strings.Contains(text, "T-Harbour cruise") {
+			t.Errorf("void code reads %q, want the label Void and the value as text", text)
+		}
+		// It reads void: the value is struck through and the code greyed.
+		if got := browsertest.Eval[string](t, ctx, fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).textDecorationLine`, inactive+" figcaption")); got != "line-through" {
+			t.Errorf("void value text-decoration %q, want line-through", got)
+		}
+		browsertest.Eval[any](t, ctx, `document.getElementById("inactive").scrollIntoView()`)
+		browsertest.Screenshot(t, ctx, "wallet-code-void")
+	})
+
+	t.Run("ExpiredCardRenewedLive", func(t *testing.T) {
+		holder := s.demo.UserIDs[0]
+		// The wallet's expiry is real time passing: the card expires on the page.
+		card := s.create(t, holder, s.demo.CardTemplate, "RENEW-1", client.DataInfo{"$points_en_US$": 7, "$level_en_US$": "Gold"}, time.Now().Add(2*time.Second))
+		ctx := browsertest.Tab(t)
+		link := s.link(t, holder)
+		browsertest.OpenWallet(t, ctx, link+"?lang=en_US")
+		browsertest.Eval[any](t, ctx, `window.__notReloaded = 42`)
+		expired := browsertest.PassSelector("inactive", card)
+		browsertest.WaitFor(t, ctx, "expired card in Used / Expired", fmt.Sprintf(
+			`!!document.querySelector(%q) && document.querySelector(%q).getAttribute("data-status") === "EXPIRED" && document.querySelector(%q).getAttribute("data-code-state") === "void"`,
+			expired, expired, expired+" [data-code-value]"), 2*time.Second+5*time.Second)
+		until := time.Now().Add(365 * 24 * time.Hour)
+		s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: card, Status: "UPDATE", UpdateDetailType: "UPDATE_VALIDITY", EndDate: until.UnixMilli()})
+		active := browsertest.PassSelector("active", card)
+		browsertest.WaitFor(t, ctx, "renewed card back in Active", fmt.Sprintf(
+			`!!document.querySelector(%q) && document.querySelector(%q).getAttribute("data-status") === "ACTIVE" && document.querySelector(%q).getAttribute("data-code-state") === "active" && !document.querySelector(%q)`,
+			active, active, active+" [data-code-value]", expired), liveWithin)
+		if got := browsertest.Eval[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
+			t.Errorf("the page was reloaded (marker %d)", got)
+		}
+		browsertest.OpenWallet(t, ctx, link+"/passes/"+card+"?lang=en_US")
+		if got := browsertest.Eval[string](t, ctx, browsertest.Text(`[data-history-version="2"] [data-history-renewal]`)); !strings.HasPrefix(got, "Renewed until "+until.In(hongKong(t)).Format("2006-01-02")) {
+			t.Errorf("version 2 says %q, want Renewed until %s", got, until.Format("2006-01-02"))
+		}
+		browsertest.Screenshot(t, ctx, "wallet-renewed-detail")
+	})
+}
+
+func hongKong(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Hong_Kong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

@@ -94,10 +94,37 @@ func TestErrorCases(t *testing.T) {
 					t.Errorf("status = %s, want EXPIRED derived", v.Status)
 				}
 			}},
-		{name: "E41UpdateExpired", op: "update", body: `{"merchantId":"2160120036095023","userId":"2160220037090534","passId":"{id:exp}","status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`,
+		{name: "E41UpdateExpired", op: "update", body: `{"merchantId":"2160120036095023","userId":"2160220037090534","passId":"{id:exp}","status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":1}}`,
+			code: ipass.CodePassStatusIllegal, fragment: "EXPIRED", check: expect("exp", 1, ipass.StatusActive, nil)},
+		{name: "E41UpdateExpiredPastEndDate", op: "update", body: `{"merchantId":"2160120036095023","userId":"2160220037090534","passId":"{id:exp}","status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":1736038800001}`,
 			code: ipass.CodePassStatusIllegal, fragment: "EXPIRED", check: expect("exp", 1, ipass.StatusActive, nil)},
 		{name: "E42CloseExpired", op: "update", body: `{"merchantId":"2160120036095023","userId":"2160220037090534","passId":"{id:exp}","status":"CLOSED"}`,
 			check: expect("exp", 2, ipass.StatusClosed, nil)},
+		{name: "ClosedNotRenewable", op: "update", body: `{"merchantId":"2160120036095023","userId":"2160220037090534","passId":"{id:exp}","status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`,
+			code: ipass.CodePassStatusIllegal, fragment: "CLOSED", check: expect("exp", 2, ipass.StatusClosed, nil)},
+
+		// Renewal: an UPDATE with an endDate in the future makes an EXPIRED pass ACTIVE again.
+		{name: "RenewableCreate", op: "create", body: replace(create81, `"1111128828"`, `"REN-1"`, `"endDate":4102444800000`, `"endDate":1736049600000`), save: "ren"}, // now + 2 h
+		{name: "RenewableExpires", op: "query", advance: 3 * time.Hour, body: `{"merchantId":"2160120036095023","passId":"{id:ren}"}`,
+			view: func(t *testing.T, e *env, v *ipass.PassView) {
+				if v.Status != ipass.StatusExpired {
+					t.Errorf("status = %s, want EXPIRED derived", v.Status)
+				}
+			}},
+		{name: "RenewExpired", op: "update", body: `{"merchantId":"2160120036095023","userId":"2160220037090534","passId":"{id:ren}","status":"UPDATE","updateDetailType":"UPDATE_VALIDITY","endDate":4102444800000}`,
+			check: func(t *testing.T, e *env) {
+				expect("ren", 2, ipass.StatusActive, nil)(t, e)
+				h := e.history(t, "ren")
+				if ent, err := ipass.HistoryEntryOf(h[1], nil); err != nil || !ent.Renewal || ent.Status != ipass.StatusActive {
+					t.Errorf("version 2 = %+v, %v: want a renewal to ACTIVE", ent, err)
+				}
+			}},
+		{name: "RenewedIsActive", op: "query", body: `{"merchantId":"2160120036095023","passId":"{id:ren}"}`,
+			view: func(t *testing.T, e *env, v *ipass.PassView) {
+				if v.Status != ipass.StatusActive || v.EndDate != 4102444800000 {
+					t.Errorf("status = %s until %d, want ACTIVE until 4102444800000", v.Status, v.EndDate)
+				}
+			}},
 		{name: "RetryOfExpiredCreateStillSucceeds", op: "create", body: replace(create81, `"1111128828"`, `"EXP-1"`, `"endDate":4102444800000`, `"endDate":1736038800000`), same: "exp"},
 	})
 }

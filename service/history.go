@@ -14,8 +14,9 @@ import (
 //
 // Errors: PARAM_ILLEGAL, ACCESS_DENIED, USER_NOT_EXIST, PASS_HAS_NOT_EXIST;
 // anything else is internal.
-func (s *Service) QueryPassHistory(ctx context.Context, caller ipass.Caller, body []byte) (*ipass.HistoryPage, error) {
+func (s *Service) QueryPassHistory(ctx context.Context, caller ipass.Caller, body []byte) (_ *ipass.HistoryPage, err error) {
 	b, merchantID, err := s.open(ctx, caller, body)
+	defer func() { err = ipass.HintUnknownFields(err, b, ipass.HistoryFields) }()
 	if err != nil {
 		return nil, err
 	}

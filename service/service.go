@@ -51,9 +51,10 @@ func (s *Service) log() *slog.Logger {
 // Errors: PARAM_ILLEGAL (body, fields, template, dataInfo/codeInfo, dates,
 // a bizSerialId already used with different content), ACCESS_DENIED,
 // USER_NOT_EXIST; anything else is internal and nothing was created.
-func (s *Service) CreatePass(ctx context.Context, caller ipass.Caller, body []byte) (string, error) {
+func (s *Service) CreatePass(ctx context.Context, caller ipass.Caller, body []byte) (_ string, err error) {
 	now := s.now()
 	b, merchantID, err := s.open(ctx, caller, body)
+	defer func() { err = ipass.HintUnknownFields(err, b, ipass.CreateFields) }()
 	if err != nil {
 		return "", err
 	}
@@ -132,9 +133,10 @@ func (s *Service) sameCreate(ctx context.Context, plan *ipass.CreatePlan, existi
 // Errors: PARAM_ILLEGAL, ACCESS_DENIED, USER_NOT_EXIST, PASS_HAS_NOT_EXIST,
 // BIZ_NOT_SUPPORT, PASS_STATUS_ILLEGAL, PASS_USED_OCCUPIED; anything else is
 // internal and nothing was changed.
-func (s *Service) UpdatePass(ctx context.Context, caller ipass.Caller, body []byte) error {
+func (s *Service) UpdatePass(ctx context.Context, caller ipass.Caller, body []byte) (err error) {
 	now := s.now()
 	b, merchantID, err := s.open(ctx, caller, body)
+	defer func() { err = ipass.HintUnknownFields(err, b, ipass.UpdateFields) }()
 	if err != nil {
 		return err
 	}
@@ -197,9 +199,10 @@ func (s *Service) UpdatePass(ctx context.Context, caller ipass.Caller, body []by
 //
 // Errors: PARAM_ILLEGAL, ACCESS_DENIED, USER_NOT_EXIST, PASS_HAS_NOT_EXIST;
 // anything else is internal.
-func (s *Service) QueryPass(ctx context.Context, caller ipass.Caller, body []byte) (*ipass.PassView, error) {
+func (s *Service) QueryPass(ctx context.Context, caller ipass.Caller, body []byte) (_ *ipass.PassView, err error) {
 	now := s.now()
 	b, merchantID, err := s.open(ctx, caller, body)
+	defer func() { err = ipass.HintUnknownFields(err, b, ipass.QueryFields) }()
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +276,8 @@ func (s *Service) findQueried(ctx context.Context, merchantID string, req *ipass
 }
 
 // open runs G13 (strict JSON) and G14 (merchantId present and owned by the
-// caller) and returns the body and the merchantId.
+// caller) and returns the body and the merchantId. The body is returned
+// with a G14 failure too, so that failure can name unknown fields.
 func (s *Service) open(ctx context.Context, caller ipass.Caller, body []byte) (ipass.Body, string, error) {
 	b, err := ipass.DecodeBody(body)
 	if err != nil {
@@ -281,7 +285,7 @@ func (s *Service) open(ctx context.Context, caller ipass.Caller, body []byte) (i
 	}
 	merchantID, err := b.MerchantID()
 	if err != nil {
-		return nil, "", err
+		return b, "", err
 	}
 	m, err := s.Tenants.Merchant(ctx, merchantID)
 	if err != nil && !errors.Is(err, ipass.ErrNotFound) {
@@ -290,7 +294,7 @@ func (s *Service) open(ctx context.Context, caller ipass.Caller, body []byte) (i
 	// One answer for "no such merchant" and "someone else's merchant", so
 	// the response never tells whether another tenant's merchant exists.
 	if err != nil || m.ClientID != caller.ClientID {
-		return nil, "", ipass.Errorf(ipass.CodeAccessDenied, "merchantId %s is not a merchant of this client", merchantID)
+		return b, "", ipass.Errorf(ipass.CodeAccessDenied, "merchantId %s is not a merchant of this client", merchantID)
 	}
 	return b, merchantID, nil
 }

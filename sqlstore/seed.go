@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +63,8 @@ func (db *DB) SeedPasses(ctx context.Context, passes []*ipass.Pass, versions []*
 		versionArgs = append(versionArgs, v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
 			v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior)
 	}
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
+	holders := seedHolders(passes)
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		if err := insertRows(ctx, tx, db.d, `INSERT INTO passes (`+passColumns+`) VALUES `, 19, passArgs); err != nil {
 			return fmt.Errorf("seed passes: %w", err)
 		}
@@ -70,8 +74,75 @@ func (db *DB) SeedPasses(ctx context.Context, passes []*ipass.Pass, versions []*
 		if err != nil {
 			return fmt.Errorf("seed pass history: %w", err)
 		}
-		return nil
+		return db.seedChanges(ctx, tx, holders)
 	})
+	if err != nil {
+		return err
+	}
+	users := make([]string, len(holders))
+	for i, h := range holders {
+		users[i] = h.userID
+	}
+	db.changed(users...)
+	return nil
+}
+
+// seedHolder is one holder's share of a seed batch: their new passes,
+// oldest change first.
+type seedHolder struct {
+	userID  string
+	passIDs []string
+}
+
+// seedHolders groups passes by holder, holders sorted (the order in which
+// recordChange takes counter locks, so a seed and a pass write cannot
+// deadlock), each holder's passes in the order of their last change.
+func seedHolders(passes []*ipass.Pass) []seedHolder {
+	byUser := map[string][]*ipass.Pass{}
+	for _, p := range passes {
+		byUser[p.UserID] = append(byUser[p.UserID], p)
+	}
+	out := make([]seedHolder, 0, len(byUser))
+	for _, u := range slices.Sorted(maps.Keys(byUser)) {
+		ps := byUser[u]
+		slices.SortStableFunc(ps, func(a, b *ipass.Pass) int { return cmp.Compare(a.UpdatedAt, b.UpdatedAt) })
+		h := seedHolder{userID: u, passIDs: make([]string, len(ps))}
+		for i, p := range ps {
+			h.passIDs[i] = p.ID
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// seedChanges enters seeded passes into the change feed, as recordChange
+// does for each pass write, so they reach the wallet and its feed: each
+// holder's counter moves on by the number of their passes in one statement,
+// and the passes take the cursors in between, in the order of their changes.
+func (db *DB) seedChanges(ctx context.Context, tx *sql.Tx, holders []seedHolder) error {
+	var args []any
+	for _, h := range holders {
+		n := int64(len(h.passIDs))
+		var last int64
+		if err := tx.QueryRowContext(ctx, `
+			INSERT INTO holder_cursors (user_id, seq) VALUES ($1, $2)
+			ON CONFLICT (user_id) DO UPDATE SET seq = holder_cursors.seq + excluded.seq
+			RETURNING seq`, h.userID, n).Scan(&last); err != nil {
+			return fmt.Errorf("seed change feed: cursor of holder %s: %w", h.userID, err)
+		}
+		for i, id := range h.passIDs {
+			args = append(args, h.userID, id, last-n+1+int64(i))
+		}
+		if db.d.notify != "" {
+			if _, err := tx.ExecContext(ctx, db.d.notify, h.userID); err != nil {
+				return fmt.Errorf("seed change feed: notify: %w", err)
+			}
+		}
+	}
+	if err := insertRows(ctx, tx, db.d, `INSERT INTO pass_changes (user_id, pass_id, seq) VALUES `, 3, args); err != nil {
+		return fmt.Errorf("seed change feed: %w", err)
+	}
+	return nil
 }
 
 // insertRows runs prefix followed by "($1, …), (…)" for args, cols to a

@@ -45,6 +45,8 @@ var contract = []contractTest{
 	{"UpdatePassConcurrentUse", testUpdatePassConcurrentUse},
 	{"History", testHistory},
 	{"HistoryPage", testHistoryPage},
+	{"SeedChangeFeed", testSeedChangeFeed},
+	{"SeededFeedBackfill", testSeededFeedBackfill},
 	{"DataInfoVerbatim", testDataInfoVerbatim},
 	{"RecordRequest", testRecordRequest},
 	{"RecordWrappedKey", testRecordWrappedKey},

@@ -32,7 +32,6 @@ var (
 	// A style key names a colour; anything else is probably a typo that
 	// strict YAML decoding cannot catch inside a map.
 	styleKeyRE = regexp.MustCompile(`^[a-z][A-Za-z0-9]*Color$`)
-	colourRE   = regexp.MustCompile(`^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$`)
 )
 
 // Validate checks the whole of t as one tenants file: every field of every
@@ -323,8 +322,9 @@ func (v *validator) template(e string, tm *ipass.Template) {
 		if !styleKeyRE.MatchString(k) {
 			v.add(f, "%q is not a colour name such as backgroundColor or foregroundColor", k)
 		}
-		if c := tm.Style[k]; !colourRE.MatchString(c) {
-			v.add(f, "%q is not a colour like #1677FF", c)
+		// The wallet draws with the same rule (ipass.Colour).
+		if c := tm.Style[k]; !ipass.IsColour(c) {
+			v.add(f, "%q is not a colour like #1677FF or #FFF", c)
 		}
 	}
 }

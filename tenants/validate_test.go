@@ -75,6 +75,7 @@ func TestValidate(t *testing.T) {
 			t.Users[1].OpenIDs["2160400000000022"] = t.Users[0].OpenIDs["2160120036095023"]
 		}, ""},
 		{"OKShortColour", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColor"] = "#fff" }, ""},
+		{"OKShortColourMixedCase", func(t *ipass.Tenants) { t.Templates[0].Style["foregroundColor"] = "#fA0" }, ""},
 		{"OKNoTitleNoStyle", func(t *ipass.Tenants) { t.Templates[0].Title, t.Templates[0].Style = nil, nil }, ""},
 
 		// clients
@@ -195,9 +196,13 @@ func TestValidate(t *testing.T) {
 		{"ErrStyleKey", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColour"] = "#000000" },
 			`templates[0] (temlate111001).style[backgroundColour]: "backgroundColour" is not a colour name such as backgroundColor or foregroundColor`},
 		{"ErrStyleColourName", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColor"] = "blue" },
-			`templates[0] (temlate111001).style[backgroundColor]: "blue" is not a colour like #1677FF`},
+			`templates[0] (temlate111001).style[backgroundColor]: "blue" is not a colour like #1677FF or #FFF`},
 		{"ErrStyleColourLength", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColor"] = "#1677F" },
-			`templates[0] (temlate111001).style[backgroundColor]: "#1677F" is not a colour like #1677FF`},
+			`templates[0] (temlate111001).style[backgroundColor]: "#1677F" is not a colour like #1677FF or #FFF`},
+		{"ErrStyleColourFourDigits", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColor"] = "#1234" },
+			`templates[0] (temlate111001).style[backgroundColor]: "#1234" is not a colour like #1677FF or #FFF`},
+		{"ErrStyleColourNoHash", func(t *ipass.Tenants) { t.Templates[0].Style["backgroundColor"] = "222" },
+			`templates[0] (temlate111001).style[backgroundColor]: "222" is not a colour like #1677FF or #FFF`},
 
 		// users
 		{"ErrUserIDEmpty", func(t *ipass.Tenants) { t.Users[0].ID = "" },

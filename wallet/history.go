@@ -31,6 +31,9 @@ type Entry struct {
 	Changes   []Change     // what changed, from what to what (at most MaxChangeLines)
 	More      int          // changed fields beyond MaxChangeLines, not shown
 	Notes     []Change     // transaction metadata (billNo, lastChangedPoints, …): To only
+	// Renewal is the holder's words for a renewal ("Renewed until
+	// 2027-01-01 00:00"), "" when the version renewed nothing.
+	Renewal string
 }
 
 // Change is one field of a version: its value before and after.
@@ -53,6 +56,9 @@ func Timeline(hist []ipass.HistoryEntry, t *ipass.Template, locale string, loc *
 		for _, c := range h.Changes {
 			if name, l, ok := dataKey(c.Field); ok && l == locale {
 				inFace[name] = true
+			}
+			if h.Renewal && c.Field == "endDate" {
+				e.Renewal = Text(locale, "renewedUntil") + " " + show(c.Field, c.To, locale, loc)
 			}
 		}
 		for _, c := range ordered(h.Changes) {

@@ -45,11 +45,26 @@ func TestAdminSeed(t *testing.T) {
 				t.Fatalf("history of a seeded pass: %+v, %v", h, err)
 			}
 
+			// Every seeded pass is in its holder's change feed, and so in
+			// the wallet: the feed's cursor counts them all.
+			hc, err := db.HolderChanges(ctx, tenants.BenchUserID, 0)
+			if err != nil || len(hc.Passes) != 1203 || hc.Cursor != 1203 {
+				t.Fatalf("the holder's change feed after the seed: %d passes at cursor %d (%v); want 1203 at 1203", len(hc.Passes), hc.Cursor, err)
+			}
+
 			p, err := db.PassByID(ctx, ids[600])
 			if err != nil {
 				t.Fatal(err)
 			}
 			url, _, _ := startServe(t, dir, "--db", dsn)
+			link := cliRun(t, "", nil, "admin", "wallet-link", "--db", dsn, "--user", tenants.BenchUserID, "--base-url", url)
+			if link.code != exitOK {
+				t.Fatalf("wallet-link: %s", link)
+			}
+			_, page := httpGet(t, strings.TrimSpace(link.stdout))
+			if !strings.Contains(page, `data-count="active">1203<`) {
+				t.Fatalf("the wallet page does not count the 1203 seeded passes: %.300s", page[strings.Index(page, "data-count"):])
+			}
 			flags := []string{"--url", url, "--client-id", "2110200000000044", "--key", filepath.Join(dir, "demo-client.pem"),
 				"--server-public-key", filepath.Join(dir, "server-signing.pub.pem"), "--set", "passId=" + p.ID}
 			update := append(flags, "--set", "userId="+p.UserID, "../../examples/member-card-points.json")
@@ -60,10 +75,18 @@ func TestAdminSeed(t *testing.T) {
 			if r.code != exitOK || !strings.Contains(r.stdout, `"version":2`) || !strings.Contains(r.stdout, `"$points_en_US$":19999`) {
 				t.Fatalf("queryPass of a seeded pass: %s", r)
 			}
+			// A write after the seed takes the holder's next cursor.
+			hc, err = db.HolderChanges(ctx, p.UserID, 1203)
+			if err != nil || len(hc.Passes) != 1 || hc.Passes[0].ID != p.ID || hc.Cursor != 1204 {
+				t.Fatalf("the feed after the update: %+v, %v; want the updated pass at cursor 1204", hc, err)
+			}
 
 			// A second seed adds to the first (fresh bizSerialIds).
 			if r := cliRun(t, "", nil, "admin", "seed", "--db", dsn, "--passes", "10"); r.code != exitOK {
 				t.Fatalf("second seed: %s", r)
+			}
+			if hc, err := db.HolderChanges(ctx, tenants.BenchUserID, 1204); err != nil || len(hc.Passes) != 10 || hc.Cursor != 1214 {
+				t.Fatalf("the feed after a second seed: %d passes at cursor %d (%v); want 10 at 1214", len(hc.Passes), hc.Cursor, err)
 			}
 		})
 	}
