@@ -20,19 +20,20 @@ import (
 	"github.com/ipass-dev/ipass/gateway"
 )
 
-// The operations and their paths (spec section 1).
+// The operations and their paths, as package gateway spells them for the
+// server, the SDK and the CLI alike.
 const (
-	OpCreatePass = "createPass"
-	OpUpdatePass = "updatePass"
-	OpQueryPass  = "queryPass"
+	OpCreatePass = gateway.OpCreatePass
+	OpUpdatePass = gateway.OpUpdatePass
+	OpQueryPass  = gateway.OpQueryPass
 	// OpQueryPassHistory is an ipass extension (docs/api.md).
-	OpQueryPassHistory = "queryPassHistory"
+	OpQueryPassHistory = gateway.OpQueryPassHistory
 
-	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
-	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
-	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
+	PathCreatePass = gateway.PathCreatePass
+	PathUpdatePass = gateway.PathUpdatePass
+	PathQueryPass  = gateway.PathQueryPass
 
-	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
+	PathQueryPassHistory = gateway.PathQueryPassHistory
 )
 
 // Defaults of [Config].
@@ -173,8 +174,8 @@ func New(cfg Config) (*Client, error) {
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return nil, fmt.Errorf("client: BaseURL %q: no query, fragment or user info allowed", cfg.BaseURL)
 	}
-	if cfg.ClientID == "" || len(cfg.ClientID) > 64 || !visibleASCII(cfg.ClientID) {
-		return nil, fmt.Errorf("client: ClientID %q: want 1 to 64 visible ASCII characters", cfg.ClientID)
+	if err := gateway.CheckClientID(cfg.ClientID); err != nil {
+		return nil, fmt.Errorf("client: ClientID %q: %w (the rule: 1 to 64 visible ASCII characters)", cfg.ClientID, err)
 	}
 	if cfg.PrivateKey == nil {
 		return nil, errors.New("client: PrivateKey is required")
@@ -257,10 +258,10 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	c.hc = httpClient(cfg.HTTPClient)
-	c.ops = make(map[string]endpoint, 4)
-	for _, op := range [...][2]string{{OpCreatePass, PathCreatePass}, {OpUpdatePass, PathUpdatePass}, {OpQueryPass, PathQueryPass},
-		{OpQueryPassHistory, PathQueryPassHistory}} {
-		c.ops[op[0]] = c.endpoint(op[0], op[1])
+	ops := gateway.Operations()
+	c.ops = make(map[string]endpoint, len(ops))
+	for _, op := range ops {
+		c.ops[op.Name] = c.endpoint(op.Name, op.Path)
 	}
 	return c, nil
 }
@@ -282,15 +283,6 @@ func httpClient(hc *http.Client) *http.Client {
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &c
-}
-
-func visibleASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // Call sends body, byte for byte, as a signed request of operation and
@@ -315,7 +307,7 @@ func (c *Client) lookup(operation string) (endpoint, error) {
 		return ep, nil
 	}
 	if !strings.HasPrefix(operation, "/") {
-		return endpoint{}, fmt.Errorf("client: unknown operation %q: want createPass, updatePass, queryPass or a path", operation)
+		return endpoint{}, fmt.Errorf("client: unknown operation %q: want %s or a path", operation, operationNames())
 	}
 	return c.endpoint(operation, operation), nil
 }
@@ -498,4 +490,13 @@ func isCertificateError(err error) bool {
 	var invalid x509.CertificateInvalidError
 	var verify *tls.CertificateVerificationError
 	return errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify)
+}
+
+// operationNames lists the operations for a message: "createPass, …, or queryPassHistory".
+func operationNames() string {
+	var names []string
+	for _, op := range gateway.Operations() {
+		names = append(names, op.Name)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
