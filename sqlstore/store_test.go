@@ -49,6 +49,7 @@ var contract = []contractTest{
 	{"RecordRequest", testRecordRequest},
 	{"RecordWrappedKey", testRecordWrappedKey},
 	{"AdmissionInWrite", testAdmissionInWrite},
+	{"RepeatAnswer", testRepeatAnswer},
 	{"Allow", testAllow},
 	{"AllowConcurrent", testAllowConcurrent},
 	{"TwoProcesses", testTwoProcesses},
