@@ -34,11 +34,61 @@ type Admission struct {
 	// Arrived is the request's arrival: the rate bucket refills up to it.
 	Arrived time.Time
 
+	// Answer, when set before the admission is recorded, is kept with the
+	// replay record: the server sets it when the operation wrote nothing, so
+	// its answer is known before [Gate.Admit].
+	Answer *Answer
+	// AnswerOf, when set, gives the answer to keep with the replay record of
+	// an admission recorded by a write that goes on to decide something: the
+	// store calls it in that write's transaction, once decided, with the
+	// created pass's id ("" for an update) and the business error that
+	// refused the change (nil if none), so the answer costs no transaction
+	// of its own. It may return nil: no answer is kept.
+	AnswerOf func(passID string, refused error) *Answer
+
 	// Outcome is set by the store once the admission is committed.
 	Outcome AdmissionOutcome
 	// RetryAfter is how long until a token is available (RateLimited only).
 	RetryAfter time.Duration
+	// Kept is what the committed write kept with the replay record
+	// (Admitted only; State AnswerNone when it kept no answer), nil if the
+	// record is still pending: the caller keeps the answer then.
+	Kept *Answer
+	// Replay is the answer kept for the first delivery (Replayed only); nil
+	// if none is kept yet, see [AnswerPending].
+	Replay *Answer
 }
+
+// Answer is the first delivery's answer to a signed request, kept with its
+// replay record so that a repeat of the request is answered, not executed
+// (SECURITY.md, "at most once"). It lives as long as the replay record.
+type Answer struct {
+	// State says whether Body is the answer: AnswerKept, or AnswerPending
+	// while the first delivery runs, or AnswerNone when no answer is kept.
+	State AnswerState
+	// Code is the answer's resultCode; Body the response body as first sent,
+	// before encryption and signing.
+	Code Code
+	Body []byte
+	// Envelope is the SHA-256 of the request's Encrypt header as received,
+	// nil for a plain request: only the same envelope is answered again.
+	Envelope []byte
+	// KeyLen is the response's AES key length in bytes (encrypted only).
+	KeyLen int
+}
+
+// AnswerState is the state of an [Answer].
+type AnswerState int
+
+// Answer states, as stored.
+const (
+	// AnswerNone: no answer is kept (too large, or not one to repeat).
+	AnswerNone AnswerState = iota
+	// AnswerPending: the first delivery is still running.
+	AnswerPending
+	// AnswerKept: Body is the first delivery's answer.
+	AnswerKept
+)
 
 // AdmissionOutcome is what recording an [Admission] decided.
 type AdmissionOutcome int
@@ -68,8 +118,15 @@ type Gate interface {
 	// Outcome: for a request whose operation wrote nothing (a query, a
 	// rejected request). A nil error with Outcome Admitted means committed.
 	Admit(ctx context.Context, a *Admission) error
-	// PruneRequests deletes replay records whose KeepUntil is before t and
-	// returns how many.
+	// KeepAnswer keeps ans with the replay record of (clientID, digest),
+	// replacing what was kept: for an answer decided after the admission's
+	// transaction committed.
+	KeepAnswer(ctx context.Context, clientID string, digest []byte, ans *Answer) error
+	// RepeatAnswer returns what is kept with the replay record of (clientID,
+	// digest); ErrNotFound if there is no record.
+	RepeatAnswer(ctx context.Context, clientID string, digest []byte) (*Answer, error)
+	// PruneRequests deletes replay records, and the answers kept with them,
+	// whose KeepUntil is before t and returns how many.
 	PruneRequests(ctx context.Context, t time.Time) (int64, error)
 }
 

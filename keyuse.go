@@ -15,8 +15,23 @@ import (
 // header unsigned; this closes the gap on the receiving side).
 type WrappedKeyStore interface {
 	// RecordWrappedKey stores digest (SHA-256 of the wrapped key bytes) for
-	// clientID at instant at. It returns false, without error, when the
-	// digest was already recorded, by any client. Records are kept: a
-	// captured ciphertext can be re-signed at any later time.
-	RecordWrappedKey(ctx context.Context, clientID string, digest []byte, at time.Time) (fresh bool, err error)
+	// clientID at instant at. It returns KeyFresh when the digest was not
+	// recorded yet; otherwise, without error, who recorded it first.
+	// Records are kept: a captured ciphertext can be re-signed at any later
+	// time.
+	RecordWrappedKey(ctx context.Context, clientID string, digest []byte, at time.Time) (KeyUse, error)
 }
+
+// KeyUse is what [WrappedKeyStore.RecordWrappedKey] found.
+type KeyUse int
+
+// Key uses.
+const (
+	// KeyFresh: the wrapped key was not used before; it is recorded now.
+	KeyFresh KeyUse = iota
+	// KeyUsedBySame: the same client used it before (for instance in the
+	// first delivery of the request being repeated).
+	KeyUsedBySame
+	// KeyUsedByOther: another client used it first.
+	KeyUsedByOther
+)

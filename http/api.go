@@ -38,10 +38,29 @@ type exchange struct {
 	retryAfter time.Duration     // for REQUEST_TRAFFIC_EXCEED_LIMIT
 	methodBad  bool              // 405: add Allow
 
+	// repeats (see settle)
+	envelope        []byte // SHA-256 of the Encrypt header (encrypted only)
+	keyReusedBySame bool   // G12 found the wrapped key used by this client before
+
 	// result payload on SUCCESS
 	passID  string
 	pass    *ipass.PassView
 	history *ipass.HistoryPage
+
+	// the answer's resultCode and body once settled (or a repeat's kept
+	// one); body nil until then
+	code ipass.Code
+	body []byte
+}
+
+// redact withholds the values an error echoes when the request was
+// encrypted: the body may be blocks of another client's ciphertext spliced
+// together (AES-ECB) to be read back through this very message.
+func (x *exchange) redact(err error) error {
+	if x.encrypted {
+		return ipass.Redacted(err)
+	}
+	return err
 }
 
 type operation int
@@ -144,6 +163,10 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	x.client = client
 	x.encrypted = len(encryptValues) > 0
+	if x.encrypted {
+		sum := sha256.Sum256([]byte(encryptValues[0]))
+		x.envelope = sum[:]
+	}
 
 	// G6
 	sigHeader := r.Header.Get("Signature")
@@ -202,6 +225,14 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	var adm *ipass.Admission
 	if s.Gate != nil {
 		adm = s.admission(client, content, at, now)
+		// The answer of a write is kept in the write's own transaction.
+		// Called there, possibly more than once (a retried transaction),
+		// so it reads x and changes a copy.
+		adm.AnswerOf = func(passID string, refused error) *ipass.Answer {
+			y := *x
+			y.passID = passID
+			return s.answerOf(&y, x.redact(refused))
+		}
 		ctx = ipass.WithAdmission(ctx, adm)
 	}
 	return s.settle(ctx, x, adm, s.execute(ctx, x, op, encryptValues, body))
@@ -228,13 +259,8 @@ func (s *Server) execute(ctx context.Context, x *exchange, op operation, encrypt
 	case opHistory:
 		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
 	}
-	if x.encrypted {
-		// Name the field, never its value: the body may be blocks of another
-		// client's ciphertext spliced together (AES-ECB) to be read back
-		// through this very message.
-		err = ipass.Redacted(err)
-	}
-	return err
+	// Name the field, never its value (see redact).
+	return x.redact(err)
 }
 
 // identify is G5: a present, well-formed, registered Client-Id.
@@ -303,11 +329,14 @@ func (s *Server) useWrappedKey(ctx context.Context, x *exchange, wrapped []byte)
 		return nil
 	}
 	digest := sha256.Sum256(wrapped)
-	fresh, err := s.WrappedKeys.RecordWrappedKey(ctx, x.client.ID, digest[:], x.arrived)
+	use, err := s.WrappedKeys.RecordWrappedKey(ctx, x.client.ID, digest[:], x.arrived)
 	if err != nil {
 		return fmt.Errorf("record wrapped key: %w", err)
 	}
-	if !fresh {
+	if use != ipass.KeyFresh {
+		// Used before by this client: possibly this very request's first
+		// delivery, which the answer to this one then repeats (settle).
+		x.keyReusedBySame = use == ipass.KeyUsedBySame
 		return ipass.Errorf(ipass.CodeRepeatRequest, "Encrypt.symmetricKey: this wrapped key was already used; wrap a fresh AES key for every request")
 	}
 	return nil

@@ -136,7 +136,12 @@ func testErrorCases(t *testing.T, open opener) {
 		h := h.in(t)
 		body := upd(`,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":77}`)
 		h.must(h.send(req{body: body, requestTime: fixed}), ipass.CodeSuccess)
-		h.must(h.send(req{body: body, requestTime: fixed}), ipass.CodeRepeatRequest)
+		// The repeat gets the first's answer; it is not executed again.
+		before := h.query(merchantA, member).Version
+		h.must(h.send(req{body: body, requestTime: fixed}), ipass.CodeSuccess)
+		if after := h.query(merchantA, member).Version; after != before {
+			t.Fatalf("E16: the repeat moved the pass from version %d to %d", before, after)
+		}
 	})
 	t.Run("E45 query by bizSerialId", func(t *testing.T) {
 		h := h.in(t)

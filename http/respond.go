@@ -33,24 +33,9 @@ type envelope struct {
 // encrypted) response for err. It never writes an unsigned response: if
 // signing is impossible it answers 500 with no body and logs why.
 func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
-	code := ipass.ErrorCode(err)
-	info := resultInfo{
-		ResultStatus:  code.Status(),
-		ResultCode:    string(code),
-		ResultMessage: capMessage(ipass.ErrorMessage(err)),
-	}
-	env := envelope{ResultInfo: info, Result: info}
-	if err == nil {
-		env.PassID, env.Pass = x.passID, x.pass
-		if env.HistoryPage = x.history; x.history != nil {
-			env.PassID = x.history.PassID // the envelope's passId shadows the page's
-		}
-	}
-	body, mErr := ipass.MarshalJSON(env)
-	if mErr != nil {
-		s.logger().Error("marshal response", "tracer_id", x.tracerID, "err", mErr)
-		code = ipass.CodeUnknownException
-		body = []byte(`{"resultInfo":{"resultStatus":"U","resultCode":"UNKNOWN_EXCEPTION","resultMessage":"internal server error"},"result":{"resultStatus":"U","resultCode":"UNKNOWN_EXCEPTION","resultMessage":"internal server error"}}`)
+	code, body := x.code, x.body // a repeat's kept answer, or this one's
+	if body == nil {
+		code, body = s.answerBody(x, err)
 	}
 
 	h := w.Header()
@@ -115,6 +100,29 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	}
 	w.WriteHeader(code.HTTPStatus())
 	_, _ = w.Write(body)
+}
+
+// answerBody is the response body for err, before encryption and signing.
+func (s *Server) answerBody(x *exchange, err error) (ipass.Code, []byte) {
+	code := ipass.ErrorCode(err)
+	info := resultInfo{
+		ResultStatus:  code.Status(),
+		ResultCode:    string(code),
+		ResultMessage: capMessage(ipass.ErrorMessage(err)),
+	}
+	env := envelope{ResultInfo: info, Result: info}
+	if err == nil {
+		env.PassID, env.Pass = x.passID, x.pass
+		if env.HistoryPage = x.history; x.history != nil {
+			env.PassID = x.history.PassID // the envelope's passId shadows the page's
+		}
+	}
+	body, mErr := ipass.MarshalJSON(env)
+	if mErr != nil {
+		s.logger().Error("marshal response", "tracer_id", x.tracerID, "err", mErr)
+		return ipass.CodeUnknownException, []byte(`{"resultInfo":{"resultStatus":"U","resultCode":"UNKNOWN_EXCEPTION","resultMessage":"internal server error"},"result":{"resultStatus":"U","resultCode":"UNKNOWN_EXCEPTION","resultMessage":"internal server error"}}`)
+	}
+	return code, body
 }
 
 func capMessage(m string) string {

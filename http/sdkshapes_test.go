@@ -319,10 +319,10 @@ func TestSDKShapes(t *testing.T) {
 				})
 			}
 
-			// Request-Time to the second: the same call twice within one
-			// second is one signed content, and the second answers
-			// REPEAT_REQUEST (HTTP 200 with resultStatus F, as every
-			// business refusal: the SDK returns it as a result).
+			// Request-Time to the second: the same call three times within
+			// one second is one signed content; the second and third are
+			// repeats, answered with the first's answer (issue 17: they
+			// used to be refused REPEAT_REQUEST), freshly signed.
 			t.Run("seconds precision repeats", func(t *testing.T) {
 				q := `{"merchantId":"` + merchantA + `","passId":"` + ghostPass + `"}`
 				for {
@@ -330,11 +330,23 @@ func TestSDKShapes(t *testing.T) {
 					reqTime := time.Unix(start, 0).UTC().Format("2006-01-02T15:04:05+00:00")
 					first := pythonRequest(t, h, keys, pathOf("queryPass"), q, reqTime)
 					second := pythonRequest(t, h, keys, pathOf("queryPass"), q, reqTime)
+					third := pythonRequest(t, h, keys, pathOf("queryPass"), q, reqTime)
 					if time.Now().Unix() != start {
-						continue // the clock turned over between the two; the SDK would have stamped another second
+						continue // the clock turned over; the SDK would have stamped another second
 					}
-					if first.status != http.StatusOK || second.status != http.StatusOK || !bytes.Contains(second.body, []byte(`"resultCode":"REPEAT_REQUEST"`)) {
-						t.Fatalf("two identical calls in one second: HTTP %d then HTTP %d %s; want 200 then REPEAT_REQUEST", first.status, second.status, second.body)
+					for _, r := range []rawResponse{second, third} {
+						if first.status != http.StatusOK || r.status != http.StatusOK || !bytes.Equal(r.body, first.body) {
+							t.Fatalf("identical calls in one second: HTTP %d %s then HTTP %d %s; want the first's answer again", first.status, first.body, r.status, r.body)
+						}
+						sigHeader, _ := r.exact("signature")
+						respTime, _ := r.exact("response-time")
+						sig, err := url.QueryUnescape(strings.SplitN(sigHeader, "signature=", 2)[1])
+						if err != nil {
+							t.Fatal(err)
+						}
+						if err := verifyB64(keys.serverSigning, "POST "+pathOf("queryPass")+"\n"+clientA+"."+respTime+"."+string(r.body), sig); err != nil {
+							t.Fatalf("the repeat's answer is not signed afresh: %v", err)
+						}
 					}
 					return
 				}

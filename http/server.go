@@ -124,6 +124,9 @@ type Server struct {
 	// MaxClockSkew is how far apart the clocks of the processes sharing the
 	// database may be; 0 means DefaultMaxClockSkew.
 	MaxClockSkew time.Duration
+	// MaxKeptAnswer is the largest answer kept for repeats, in bytes; 0
+	// means DefaultMaxKeptAnswer.
+	MaxKeptAnswer int
 	// MaxBodyBytes is the G3 limit; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxHeaderBytes caps the request headers; 0 means DefaultMaxHeaderBytes.

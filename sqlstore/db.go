@@ -239,16 +239,15 @@ type unitResult struct {
 	commit bool  // keep the work (an error may still be returned: see unit)
 	err    error // the write's result for its caller
 
-	a          *ipass.Admission // the admission recorded, if any
-	outcome    ipass.AdmissionOutcome
-	retryAfter time.Duration
+	a        *ipass.Admission // the admission recorded, if any
+	admitted admitted
 }
 
 // publish sets the admission's outcome, once its transaction committed
 // with this unit's work kept.
 func (u *unitResult) publish() {
 	if u.a != nil && u.commit {
-		u.a.Outcome, u.a.RetryAfter = u.outcome, u.retryAfter
+		u.a.Outcome, u.a.RetryAfter, u.a.Replay = u.admitted.outcome, u.admitted.retryAfter, u.admitted.replay
 	}
 }
 
@@ -261,11 +260,12 @@ func (u *unitResult) publish() {
 func (db *DB) unit(ctx context.Context, tx *sql.Tx, fn txFunc) unitResult {
 	u := unitResult{a: ipass.PendingAdmission(ctx)}
 	if u.a != nil {
-		u.outcome, u.retryAfter, u.err = db.admit(ctx, tx, u.a)
+		u.a.Kept = nil // set again by this attempt, if it keeps an answer
+		u.admitted, u.err = db.admit(ctx, tx, u.a)
 		if u.err != nil {
 			return u
 		}
-		if u.outcome != ipass.Admitted {
+		if u.admitted.outcome != ipass.Admitted {
 			u.commit, u.err = true, ipass.ErrNotAdmitted
 			return u
 		}

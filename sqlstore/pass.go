@@ -144,6 +144,9 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 		if err := insertVersion(ctx, q, &nv); err != nil {
 			return err
 		}
+		if err := db.keepAnswer(ctx, q, np.ID, nil); err != nil {
+			return err
+		}
 		created = np
 		return db.recordChange(ctx, tx, np.ID, np.UserID)
 	})
@@ -191,12 +194,15 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		next := clonePass(cur)
 		v, err := decide(next)
 		if err != nil {
+			if kerr := db.keepAnswer(ctx, q, "", err); kerr != nil {
+				return kerr
+			}
 			decideErr = err
 			return errDecide
 		}
 		if v == nil {
 			out = cur
-			return nil
+			return db.keepAnswer(ctx, q, "", nil)
 		}
 		if err := checkFixed(cur, next); err != nil {
 			return fmt.Errorf("update pass %s: %w", passID, err)
@@ -239,6 +245,9 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = passID, next.Version, next.UpdatedAt, next.Status
 		if err := insertVersion(ctx, q, &nv); err != nil {
+			return err
+		}
+		if err := db.keepAnswer(ctx, q, "", nil); err != nil {
 			return err
 		}
 		out, holders = next, []string{next.UserID, cur.UserID}

@@ -28,44 +28,157 @@ func (db *DB) Admit(ctx context.Context, a *ipass.Admission) error {
 // does nothing on a conflict, whatever the existing record's age: a record
 // is never taken over, only pruned after its KeepUntil. Being one statement
 // on a unique key, it gives racing processes one answer: exactly one wins.
-func (db *DB) admit(ctx context.Context, tx *sql.Tx, a *ipass.Admission) (ipass.AdmissionOutcome, time.Duration, error) {
+// The record carries the answer when it is already known (a.Answer), or is
+// marked pending for the write to fill in (a.AnswerOf, see keepAnswer). A
+// replay reads the first delivery's answer in the same transaction: on
+// PostgreSQL the INSERT waited for that delivery's transaction, so it is
+// committed, answer included.
+func (db *DB) admit(ctx context.Context, tx *sql.Tx, a *ipass.Admission) (admitted, error) {
 	q := db.q(tx, true)
+	kept := ipass.AnswerNone // the state the record was written with
 	if a.Digest != nil {
+		ans := a.Answer
+		if ans == nil && a.AnswerOf != nil {
+			ans = &ipass.Answer{State: ipass.AnswerPending}
+		}
+		if ans == nil {
+			ans = &ipass.Answer{State: ipass.AnswerNone}
+		}
 		res, err := q.ExecContext(ctx, `
-			INSERT INTO replay_records (client_id, digest, expires_at)
-			VALUES ($1, $2, $3)
+			INSERT INTO replay_records (client_id, digest, expires_at, answer_state, answer_code, answer, answer_envelope, answer_key_len)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (client_id, digest) DO NOTHING`,
-			a.ClientID, a.Digest, a.KeepUntil.UnixMilli())
+			append([]any{a.ClientID, a.Digest, a.KeepUntil.UnixMilli()}, answerArgs(ans)...)...)
 		if err != nil {
-			return 0, 0, fmt.Errorf("record request: %w", err)
+			return admitted{}, fmt.Errorf("record request: %w", err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return 0, 0, fmt.Errorf("record request: %w", err)
+			return admitted{}, fmt.Errorf("record request: %w", err)
 		}
 		if n == 0 {
-			return ipass.Replayed, 0, nil
+			replay, err := repeatAnswer(ctx, q, a.ClientID, a.Digest)
+			if err != nil {
+				return admitted{}, err
+			}
+			return admitted{outcome: ipass.Replayed, replay: replay}, nil
 		}
 		// Checked after the INSERT decided: had the record been pruned
 		// before it, this clock is past the deadline (KeepUntil allows for
 		// the deadline and the skew), and the fresh record is discarded.
 		if !a.Deadline.IsZero() {
 			if now := db.Now(); now.After(a.Deadline) {
-				return 0, 0, fmt.Errorf("record request: %s is past the request's deadline %s; nothing was executed",
+				return admitted{}, fmt.Errorf("record request: %s is past the request's deadline %s; nothing was executed",
 					now.UTC().Format(time.RFC3339Nano), a.Deadline.UTC().Format(time.RFC3339Nano))
 			}
+		}
+		if kept = ans.State; kept != ipass.AnswerPending {
+			a.Kept = ans
 		}
 	}
 	if a.RateLimit > 0 {
 		ok, retryAfter, err := takeToken(ctx, q, db.d, a.ClientID, a.RateLimit, a.Arrived)
 		if err != nil {
-			return 0, 0, err
+			return admitted{}, err
 		}
 		if !ok {
-			return ipass.RateLimited, retryAfter, nil
+			// The operation does not run: no answer of it is kept, and a
+			// repeat is answered REPEAT_REQUEST (the rate limit's answer
+			// would tell it to retry what never succeeds).
+			if kept != ipass.AnswerNone {
+				none := &ipass.Answer{State: ipass.AnswerNone}
+				if err := updateAnswer(ctx, q, a.ClientID, a.Digest, none); err != nil {
+					return admitted{}, err
+				}
+			}
+			a.Kept = nil
+			return admitted{outcome: ipass.RateLimited, retryAfter: retryAfter}, nil
 		}
 	}
-	return ipass.Admitted, 0, nil
+	return admitted{outcome: ipass.Admitted}, nil
+}
+
+// admitted is what admit decided, published once its transaction commits.
+type admitted struct {
+	outcome    ipass.AdmissionOutcome
+	retryAfter time.Duration
+	replay     *ipass.Answer
+}
+
+// answerArgs are the answer columns' values, in the order admit and
+// KeepAnswer write them.
+func answerArgs(ans *ipass.Answer) []any {
+	var body, envelope any // NULL unless set
+	if ans.Body != nil {
+		body = ans.Body
+	}
+	if ans.Envelope != nil {
+		envelope = ans.Envelope
+	}
+	return []any{int(ans.State), string(ans.Code), body, envelope, ans.KeyLen}
+}
+
+func repeatAnswer(ctx context.Context, q queryer, clientID string, digest []byte) (*ipass.Answer, error) {
+	ans := &ipass.Answer{}
+	var state int
+	var code string
+	err := q.QueryRowContext(ctx, `
+		SELECT answer_state, answer_code, answer, answer_envelope, answer_key_len
+		FROM replay_records WHERE client_id = $1 AND digest = $2`, clientID, digest).
+		Scan(&state, &code, &ans.Body, &ans.Envelope, &ans.KeyLen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("replay record of client %q", clientID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read repeat answer: %w", err)
+	}
+	ans.State, ans.Code = ipass.AnswerState(state), ipass.Code(code)
+	return ans, nil
+}
+
+// keepAnswer is the answer's part of a write transaction that recorded an
+// admission with AnswerOf: called once the write has decided, with the
+// created pass's id and decide's error, it keeps the answer in the same
+// transaction (one statement, no commit of its own).
+func (db *DB) keepAnswer(ctx context.Context, q queryer, passID string, refused error) error {
+	a := ipass.PendingAdmission(ctx)
+	if a == nil || a.AnswerOf == nil || a.Digest == nil {
+		return nil
+	}
+	ans := a.AnswerOf(passID, refused)
+	if ans == nil {
+		return nil
+	}
+	if err := updateAnswer(ctx, q, a.ClientID, a.Digest, ans); err != nil {
+		return err
+	}
+	a.Kept = ans
+	return nil
+}
+
+func updateAnswer(ctx context.Context, q queryer, clientID string, digest []byte, ans *ipass.Answer) error {
+	_, err := q.ExecContext(ctx, `
+		UPDATE replay_records SET answer_state = $1, answer_code = $2, answer = $3, answer_envelope = $4, answer_key_len = $5
+		WHERE client_id = $6 AND digest = $7`,
+		append(answerArgs(ans), clientID, digest)...)
+	if err != nil {
+		return fmt.Errorf("keep answer: %w", err)
+	}
+	return nil
+}
+
+// KeepAnswer keeps ans with the replay record of (clientID, digest), in a
+// transaction of its own (see ipass.Gate).
+func (db *DB) KeepAnswer(ctx context.Context, clientID string, digest []byte, ans *ipass.Answer) error {
+	return db.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
+		return updateAnswer(ctx, db.q(tx, true), clientID, digest, ans)
+	})
+}
+
+// RepeatAnswer returns what is kept with the replay record of (clientID,
+// digest) (see ipass.Gate).
+func (db *DB) RepeatAnswer(ctx context.Context, clientID string, digest []byte) (*ipass.Answer, error) {
+	return repeatAnswer(ctx, db.rq(), clientID, digest)
 }
 
 // RecordRequest records (clientID, digest), to be kept until keepUntil, in

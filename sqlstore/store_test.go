@@ -51,6 +51,7 @@ var contract = []contractTest{
 	{"RecordRequest", testRecordRequest},
 	{"RecordWrappedKey", testRecordWrappedKey},
 	{"AdmissionInWrite", testAdmissionInWrite},
+	{"RepeatAnswer", testRepeatAnswer},
 	{"Allow", testAllow},
 	{"AllowConcurrent", testAllowConcurrent},
 	{"TwoProcesses", testTwoProcesses},
@@ -836,13 +837,17 @@ func testRecordWrappedKey(t *testing.T, newDSN func(testing.TB) string) {
 	dbs := []*sqlstore.DB{sqlstoretest.Open(t, dsn), sqlstoretest.Open(t, dsn)}
 	at := time.UnixMilli(1760000000000)
 	digest := []byte{0x00, 0xff, 0x10, 0x20}
-	record := func(db *sqlstore.DB, client string, d []byte, at time.Time) bool {
+	use := func(db *sqlstore.DB, client string, d []byte, at time.Time) ipass.KeyUse {
 		t.Helper()
-		ok, err := db.RecordWrappedKey(ctx(t), client, d, at)
+		u, err := db.RecordWrappedKey(ctx(t), client, d, at)
 		if err != nil {
 			t.Fatalf("RecordWrappedKey: %v", err)
 		}
-		return ok
+		return u
+	}
+	record := func(db *sqlstore.DB, client string, d []byte, at time.Time) bool {
+		t.Helper()
+		return use(db, client, d, at) == ipass.KeyFresh
 	}
 	if !record(dbs[0], clientA, digest, at) {
 		t.Fatal("first use is not fresh")
@@ -862,6 +867,14 @@ func testRecordWrappedKey(t *testing.T, newDSN func(testing.TB) string) {
 			t.Fatalf("used %s: fresh", c.name)
 		}
 	}
+	// A reuse tells who used the key first (a repeat waits for its first
+	// delivery only when that was the same client).
+	if u := use(dbs[1], clientA, digest, at); u != ipass.KeyUsedBySame {
+		t.Fatalf("reused by the first user: %d, want KeyUsedBySame", u)
+	}
+	if u := use(dbs[0], clientB, digest, at); u != ipass.KeyUsedByOther {
+		t.Fatalf("reused by another client: %d, want KeyUsedByOther", u)
+	}
 	if !record(dbs[1], clientA, []byte{0x00, 0xff, 0x10, 0x21}, at) {
 		t.Fatal("another digest is not fresh")
 	}
@@ -869,9 +882,9 @@ func testRecordWrappedKey(t *testing.T, newDSN func(testing.TB) string) {
 	var fresh atomic.Int32
 	for i := range 20 {
 		wg.Go(func() {
-			if ok, err := dbs[i%2].RecordWrappedKey(ctx(t), clientB, []byte("contended"), at); err != nil {
+			if u, err := dbs[i%2].RecordWrappedKey(ctx(t), clientB, []byte("contended"), at); err != nil {
 				t.Error(err)
-			} else if ok {
+			} else if u == ipass.KeyFresh {
 				fresh.Add(1)
 			}
 		})

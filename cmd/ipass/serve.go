@@ -227,8 +227,9 @@ func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger,
 	return nil
 }
 
-// pruneReplayRecords deletes expired replay records once a minute so the
-// table stays proportional to the traffic of one window.
+// pruneReplayRecords deletes expired replay records, and the answers kept
+// with them for repeats, once a minute so the table stays proportional to
+// the traffic of one window.
 func pruneReplayRecords(ctx context.Context, db ipass.Gate, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()

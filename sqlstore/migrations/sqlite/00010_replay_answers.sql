@@ -1,0 +1,22 @@
+-- The first delivery's answer to a signed request, kept with its replay
+-- record, so that a repeat of the request is answered and never executed
+-- again (SECURITY.md, "at most once"); pruned with the record.
+-- answer_state: 0 none kept (too large, or not one to repeat; the default,
+-- also for the records written before this migration), 1 the first delivery
+-- is still running, 2 answer holds the response body as first sent, before
+-- encryption and signing. answer_envelope is the SHA-256 of the request's
+-- Encrypt header (NULL: a plain request); answer_key_len the response's AES
+-- key length in bytes. Keep in step with ../postgres/00010_replay_answers.sql.
+
+-- +goose Up
+ALTER TABLE replay_records ADD COLUMN answer_state INTEGER NOT NULL DEFAULT 0
+    CHECK (answer_state IN (0, 1, 2));
+ALTER TABLE replay_records ADD COLUMN answer_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE replay_records ADD COLUMN answer BLOB;
+ALTER TABLE replay_records ADD COLUMN answer_envelope BLOB;
+ALTER TABLE replay_records ADD COLUMN answer_key_len INTEGER NOT NULL DEFAULT 0;
+
+-- +goose Down
+-- SQLite cannot drop a column that has a CHECK constraint: the columns stay,
+-- harmless, with their defaults.
+SELECT 1;
