@@ -356,7 +356,9 @@ func splitFlatKey(key string) (name, locale string, ok bool) {
 }
 
 // CheckTemplate checks every face key against the template's placeholders
-// and locales (3.6); the first offender in key order is reported.
+// and locales (3.6), and its value against the placeholder's type (null,
+// a removal, fits every type); the first offender in key order is
+// reported, named as the request wrote it.
 func (d *DataInfoInput) CheckTemplate(t *Template) error {
 	if d == nil {
 		return nil
@@ -368,6 +370,11 @@ func (d *DataInfoInput) CheckTemplate(t *Template) error {
 		}
 		if !slices.Contains(t.Placeholders, name) {
 			return Errorf(CodeParamIllegal, "%s: placeholder %s is not declared by template %s", d.path(key), name, t.Code)
+		}
+		// The expected type is the server's words, so it stays in the
+		// message of an encrypted request; the key is redacted there.
+		if ft := t.Spec(name).Type; jsonKind(d.Entries[key]) != "null" && !ft.Fits(d.Entries[key]) {
+			return Errorf(CodeParamIllegal, "%s: "+ft.Want(), d.path(key))
 		}
 	}
 	return nil

@@ -123,7 +123,11 @@ type Template struct {
 	Style        map[string]string // e.g. backgroundColor, foregroundColor
 	// Labels names the placeholders on the wallet's card face: placeholder →
 	// locale → label. Optional; without one the placeholder name is shown.
-	Labels  map[string]map[string]string
+	Labels map[string]map[string]string
+	// Fields types and places placeholders: placeholder → spec. Optional;
+	// a placeholder without one is untyped (any value, shown as written)
+	// and shown on the face.
+	Fields  map[string]FieldSpec
 	Omitted []string // optional fields a tenants file left out ("title", "code", "style", "labels"); see Client.Omitted
 }
 

@@ -36,6 +36,7 @@ var contract = []contractTest{
 	{"ApplyAllOrNothing", testApplyAllOrNothing},
 	{"KeyRetire", testKeyRetire},
 	{"ApplySemantics", testApplySemantics},
+	{"FieldTypes", testFieldTypes},
 	{"Lookups", testLookups},
 	{"CreatePass", testCreatePass},
 	{"CreatePassConflict", testCreatePassConflict},

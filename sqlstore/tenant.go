@@ -122,12 +122,12 @@ func (db *DB) Merchant(ctx context.Context, merchantID string) (*ipass.Merchant,
 }
 
 // templateColumns are the columns scanTemplate reads, in order.
-const templateColumns = `merchant_id, template_code, type, product, title, locales, placeholders, code_display, style, labels`
+const templateColumns = `merchant_id, template_code, type, product, title, locales, placeholders, code_display, style, labels, fields`
 
 func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 	t := &ipass.Template{}
-	var title, locales, placeholders, style, labels string
-	if err := s.Scan(&t.MerchantID, &t.Code, &t.Type, &t.Product, &title, &locales, &placeholders, &t.CodeDisplay, &style, &labels); err != nil {
+	var title, locales, placeholders, style, labels, fields string
+	if err := s.Scan(&t.MerchantID, &t.Code, &t.Type, &t.Product, &title, &locales, &placeholders, &t.CodeDisplay, &style, &labels, &fields); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -140,6 +140,7 @@ func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 		{"placeholders", placeholders, &t.Placeholders},
 		{"style", style, &t.Style},
 		{"labels", labels, &t.Labels},
+		{"fields", fields, &t.Fields},
 	} {
 		if err := json.Unmarshal([]byte(f.text), f.dst); err != nil {
 			return nil, fmt.Errorf("decode template %s %s: %w", t.Code, f.name, err)
@@ -147,6 +148,9 @@ func scanTemplate(s interface{ Scan(...any) error }) (*ipass.Template, error) {
 	}
 	if len(t.Labels) == 0 {
 		t.Labels = nil // rows from before labels existed hold {}
+	}
+	if len(t.Fields) == 0 {
+		t.Fields = nil // rows from before field types existed hold {}
 	}
 	return t, nil
 }
@@ -597,6 +601,32 @@ func applyMerchant(ctx context.Context, tx *sql.Tx, i int, m *ipass.Merchant, ad
 	return nil
 }
 
+// fieldsDiff describes the field types and places that differ between
+// stored and next, in placeholder order ("fields points text → integer,
+// level untyped → text"); "" when none do.
+func fieldsDiff(stored, next *ipass.Template) string {
+	word := func(t *ipass.Template, name string) string {
+		spec, ok := t.Fields[name]
+		if !ok {
+			return "untyped"
+		}
+		if spec.Place != "" {
+			return string(spec.Type) + " (" + string(spec.Place) + ")"
+		}
+		return string(spec.Type)
+	}
+	var out []string
+	for _, name := range next.Placeholders {
+		if from, to := word(stored, name), word(next, name); from != to {
+			out = append(out, name+" "+from+" → "+to)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "fields " + strings.Join(out, ", ")
+}
+
 func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template, force bool, add func(entry, what string)) error {
 	e := fmt.Sprintf("templates[%d] (templateCode %q)", i, t.Code)
 	ok, err := exists(ctx, tx, `SELECT 1 FROM merchants WHERE id = $1`, t.MerchantID)
@@ -669,20 +699,25 @@ func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template, fo
 		if !reflect.DeepEqual(next.Labels, stored.Labels) {
 			diffs = append(diffs, fmt.Sprintf("labels %v → %v", stored.Labels, next.Labels))
 		}
+		// A type change is no shape change: stored values that do not fit
+		// the new type are still shown, as written.
+		if d := fieldsDiff(stored, &next); d != "" {
+			diffs = append(diffs, d)
+		}
 		if len(diffs) == 0 && slices.Equal(next.Locales, stored.Locales) && slices.Equal(next.Placeholders, stored.Placeholders) {
 			add(e, "unchanged")
 			return nil
 		}
 	}
-	var enc [5]string
-	for j, v := range []any{next.Title, next.Locales, next.Placeholders, next.Style, next.Labels} {
+	var enc [6]string
+	for j, v := range []any{next.Title, next.Locales, next.Placeholders, next.Style, next.Labels, next.Fields} {
 		if enc[j], err = marshalJSON(v); err != nil {
 			return fmt.Errorf("apply %s: %w", e, err)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO templates (`+templateColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (merchant_id, template_code) DO UPDATE SET
 			type = excluded.type,
 			product = excluded.product,
@@ -691,8 +726,9 @@ func applyTemplate(ctx context.Context, tx *sql.Tx, i int, t *ipass.Template, fo
 			placeholders = excluded.placeholders,
 			code_display = excluded.code_display,
 			style = excluded.style,
-			labels = excluded.labels`,
-		next.MerchantID, next.Code, string(next.Type), string(next.Product), enc[0], enc[1], enc[2], string(next.CodeDisplay), enc[3], enc[4])
+			labels = excluded.labels,
+			fields = excluded.fields`,
+		next.MerchantID, next.Code, string(next.Type), string(next.Product), enc[0], enc[1], enc[2], string(next.CodeDisplay), enc[3], enc[4], enc[5])
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", e, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,11 +66,71 @@ type template struct {
 	Product      string            `yaml:"product"`
 	Title        map[string]string `yaml:"title,omitempty,flow"`
 	Locales      []string          `yaml:"locales,flow"`
-	Placeholders []string          `yaml:"placeholders,flow"`
+	Placeholders []placeholder     `yaml:"placeholders,flow"`
 	Code         string            `yaml:"code,omitempty"`
 	Style        map[string]string `yaml:"style,omitempty,flow"`
 	// Labels: placeholder → locale → the label the wallet shows.
 	Labels map[string]map[string]string `yaml:"labels,omitempty"`
+}
+
+// placeholder is one entry of a template's placeholders: a bare name (an
+// untyped placeholder, as files before field types wrote it) or a mapping
+// {name, type, place, labels}.
+type placeholder struct {
+	Name   string
+	Type   string            // "" in a mapping: text
+	Place  string            // face (the default) or detail
+	Labels map[string]string // locale → label, as the template's labels
+	typed  bool              // written as a mapping
+}
+
+// placeholderKeys are the fields of a placeholder mapping.
+var placeholderKeys = []string{"name", "type", "place", "labels"}
+
+func (p *placeholder) UnmarshalYAML(node *yaml.Node) error {
+	*p = placeholder{}
+	if node.Kind != yaml.MappingNode {
+		return node.Decode(&p.Name)
+	}
+	p.typed = true
+	// Checked by hand: the decoder's KnownFields does not reach a value
+	// decoded here.
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i].Value, node.Content[i+1]
+		var err error
+		switch k {
+		case "name":
+			err = v.Decode(&p.Name)
+		case "type":
+			err = v.Decode(&p.Type)
+		case "place":
+			err = v.Decode(&p.Place)
+		case "labels":
+			err = v.Decode(&p.Labels)
+		default:
+			return fmt.Errorf("line %d: field %s not found in a placeholder (one of %s)", node.Content[i].Line, k, strings.Join(placeholderKeys, ", "))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p placeholder) MarshalYAML() (any, error) {
+	if !p.typed {
+		return p.Name, nil
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
+	add := func(k, v string) {
+		out.Content = append(out.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &yaml.Node{Kind: yaml.ScalarNode, Value: v})
+	}
+	add("name", p.Name)
+	add("type", p.Type)
+	if p.Place != "" {
+		add("place", p.Place)
+	}
+	return out, nil
 }
 
 type user struct {
@@ -100,8 +161,8 @@ func Parse(data []byte, baseDir string) (*ipass.Tenants, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, sources, early := fromDocument(doc, baseDir)
-	v := validator{keySources: sources, clientEarly: early}
+	t, sources, early, templateEarly := fromDocument(doc, baseDir)
+	v := validator{keySources: sources, clientEarly: early, templateEarly: templateEarly}
 	v.tenants(t)
 	if err := v.err(); err != nil {
 		return nil, err
@@ -146,8 +207,9 @@ func invalid(msg string) error {
 // file can have (missing keyVersion, both or neither of publicKey and
 // publicKeyFile, an unreadable key file) go into the key sources, so they are
 // reported in order with the rest by the validator.
-func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource, [][]fieldProblem) {
+func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource, [][]fieldProblem, [][]fieldProblem) {
 	t := &ipass.Tenants{}
+	var templateEarly [][]fieldProblem
 	var sources [][]keySource
 	var early [][]fieldProblem
 	for _, c := range doc.Clients {
@@ -203,11 +265,13 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource,
 			Product:      ipass.Product(tm.Product),
 			Title:        nilIfEmpty(tm.Title),
 			Locales:      tm.Locales,
-			Placeholders: tm.Placeholders,
 			CodeDisplay:  ipass.CodeDisplay(tm.Code),
 			Style:        nilIfEmpty(tm.Style),
 			Labels:       nilIfEmpty(tm.Labels),
 		}
+		var te []fieldProblem
+		it.Placeholders, it.Fields, it.Labels, te = placeholdersFromDocument(tm)
+		templateEarly = append(templateEarly, te)
 		// Left out: the stored value stays (QRCODE and no title or style
 		// for a new template).
 		if tm.Title == nil {
@@ -228,12 +292,52 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource,
 		if len(it.Placeholders) == 0 {
 			it.Placeholders = nil
 		}
+		it.Labels = nilIfEmpty(it.Labels)
 		t.Templates = append(t.Templates, it)
 	}
 	for _, u := range doc.Users {
 		t.Users = append(t.Users, ipass.User{ID: u.UserID, OpenIDs: nilIfEmpty(u.OpenIDs)})
 	}
-	return t, sources, early
+	return t, sources, early, templateEarly
+}
+
+// placeholdersFromDocument splits a template's placeholder entries into
+// names, field specs (for the entries written as mappings) and labels,
+// which join the template's labels map; a label given both ways is a
+// problem.
+func placeholdersFromDocument(tm template) ([]string, map[string]ipass.FieldSpec, map[string]map[string]string, []fieldProblem) {
+	var names []string
+	var specs map[string]ipass.FieldSpec
+	var problems []fieldProblem
+	labels := tm.Labels // the document's own map: filling it changes nothing else
+	for i, p := range tm.Placeholders {
+		names = append(names, p.Name)
+		if !p.typed {
+			continue
+		}
+		typ := ipass.FieldType(p.Type)
+		if typ == ipass.FieldUntyped {
+			typ = ipass.FieldText
+		}
+		if specs == nil {
+			specs = map[string]ipass.FieldSpec{}
+		}
+		specs[p.Name] = ipass.FieldSpec{Type: typ, Place: ipass.FieldPlace(p.Place)}
+		for _, l := range slices.Sorted(maps.Keys(p.Labels)) {
+			if _, twice := labels[p.Name][l]; twice {
+				problems = append(problems, fieldProblem{fmt.Sprintf("placeholders[%d].labels[%s]", i, l), "is also given in the template's labels; give it once"})
+				continue
+			}
+			if labels == nil {
+				labels = map[string]map[string]string{}
+			}
+			if labels[p.Name] == nil {
+				labels[p.Name] = map[string]string{}
+			}
+			labels[p.Name][l] = p.Labels[l]
+		}
+	}
+	return names, specs, labels, problems
 }
 
 func keyFromDocument(k key, baseDir string) (ipass.ClientKey, keySource) {
@@ -334,7 +438,7 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 			Product:      string(tm.Product),
 			Title:        tm.Title,
 			Locales:      tm.Locales,
-			Placeholders: tm.Placeholders,
+			Placeholders: placeholdersToDocument(tm),
 			Code:         codeUnlessOmitted(tm),
 			Style:        tm.Style,
 			Labels:       tm.Labels,
@@ -353,6 +457,18 @@ func Marshal(t *ipass.Tenants) ([]byte, error) {
 		return nil, fmt.Errorf("encode tenants: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// placeholdersToDocument writes a template's placeholders: a bare name for
+// an untyped one, a mapping for one with a field spec (its labels stay in
+// the template's labels map).
+func placeholdersToDocument(tm ipass.Template) []placeholder {
+	out := make([]placeholder, 0, len(tm.Placeholders))
+	for _, name := range tm.Placeholders {
+		spec, typed := tm.Fields[name]
+		out = append(out, placeholder{Name: name, Type: string(spec.Type), Place: string(spec.Place), typed: typed})
+	}
+	return out
 }
 
 func codeUnlessOmitted(tm ipass.Template) string {

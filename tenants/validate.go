@@ -60,6 +60,9 @@ type validator struct {
 	// clientEarly, when set (by Parse), holds per client the problems only
 	// the file can have (a rateLimit that is not a whole number).
 	clientEarly [][]fieldProblem
+	// templateEarly, when set (by Parse), holds per template the problems
+	// only the file can have (a label given twice).
+	templateEarly [][]fieldProblem
 }
 
 // keySource is where one key's text came from in a tenants file.
@@ -132,6 +135,11 @@ func (v *validator) tenants(t *ipass.Tenants) {
 		if okCode && okMerchant {
 			if j, dup := seenAt(templates, templateKey{tm.MerchantID, tm.Code}, i); dup {
 				v.add(e+".templateCode", "duplicate of templates[%d] (same merchant %s)", j, tm.MerchantID)
+			}
+		}
+		if i < len(v.templateEarly) {
+			for _, p := range v.templateEarly[i] {
+				v.add(e+"."+p.field, "%s", p.msg)
 			}
 		}
 		v.template(e, tm)
@@ -316,6 +324,7 @@ func (v *validator) template(e string, tm *ipass.Template) {
 		}
 		v.text(f, tm.Title[l])
 	}
+	v.fields(e, tm, names)
 	v.labels(e, tm, names, locales)
 	for _, k := range slices.Sorted(maps.Keys(tm.Style)) {
 		f := e + ".style[" + show(k) + "]"
@@ -378,6 +387,39 @@ func (v *validator) text(path, s string) {
 	case strings.ContainsFunc(s, unicode.IsControl):
 		v.add(path, "%q contains a control character", s)
 	}
+}
+
+// fields checks a template's field specs: each of a placeholder, with a
+// known type and place.
+func (v *validator) fields(e string, tm *ipass.Template, placeholders map[string]bool) {
+	for i, name := range tm.Placeholders {
+		spec, ok := tm.Fields[name]
+		if !ok {
+			continue
+		}
+		f := e + ".placeholders[" + strconv.Itoa(i) + "]"
+		if !slices.Contains(ipass.FieldTypes, spec.Type) {
+			v.add(f+".type", "%q is not one of %s", spec.Type, typeNames())
+		}
+		switch spec.Place {
+		case "", ipass.PlaceFace, ipass.PlaceDetail:
+		default:
+			v.add(f+".place", "%q is not face or detail", spec.Place)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(tm.Fields)) {
+		if !placeholders[name] {
+			v.add(e+".fields["+show(name)+"]", "%s is not in placeholders", show(name))
+		}
+	}
+}
+
+func typeNames() string {
+	names := make([]string, len(ipass.FieldTypes))
+	for i, t := range ipass.FieldTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
 }
 
 // labels checks a template's wallet labels: each names a placeholder of the
