@@ -259,15 +259,15 @@ func fromDocument(doc *document, baseDir string) (*ipass.Tenants, [][]keySource,
 	}
 	for _, tm := range doc.Templates {
 		it := ipass.Template{
-			Code:         tm.TemplateCode,
-			MerchantID:   tm.MerchantID,
-			Type:         ipass.PassType(tm.Type),
-			Product:      ipass.Product(tm.Product),
-			Title:        nilIfEmpty(tm.Title),
-			Locales:      tm.Locales,
-			CodeDisplay:  ipass.CodeDisplay(tm.Code),
-			Style:        nilIfEmpty(tm.Style),
-			Labels:       nilIfEmpty(tm.Labels),
+			Code:        tm.TemplateCode,
+			MerchantID:  tm.MerchantID,
+			Type:        ipass.PassType(tm.Type),
+			Product:     ipass.Product(tm.Product),
+			Title:       nilIfEmpty(tm.Title),
+			Locales:     tm.Locales,
+			CodeDisplay: ipass.CodeDisplay(tm.Code),
+			Style:       nilIfEmpty(tm.Style),
+			Labels:      nilIfEmpty(tm.Labels),
 		}
 		var te []fieldProblem
 		it.Placeholders, it.Fields, it.Labels, te = placeholdersFromDocument(tm)
