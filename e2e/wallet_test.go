@@ -69,7 +69,7 @@ func TestWalletTwoNodes(t *testing.T) {
 	link := walletLink(t, dsn, a.addr, user0534)
 
 	browsertest.OpenWallet(t, ctx, link+"?lang=en_US")
-	points := browsertest.Text(browsertest.PassSelector("active", card) + ` [data-field="points"]`)
+	points := browsertest.Text(browsertest.PassSelector("active", card) + ` [data-field="points"] [data-field-value]`)
 	if got := browsertest.Eval[string](t, ctx, points); got != "100" {
 		t.Fatalf("points on node A's page: %q, want 100", got)
 	}

@@ -317,7 +317,7 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 				wl.internal(w, r, err)
 				return
 			}
-			v := wl.passView(pp.p, tm, pp.pl, lang, themes)
+			v := wl.passView(pp.p, tm, pp.pl, lang, themes, false)
 			v.DetailHref = "/wallet/" + token + "/passes/" + url.PathEscape(pp.p.ID) + langQuery(r)
 			views = append(views, v)
 		}
@@ -405,18 +405,15 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 		d.NewestHref = detail + langQuery(r)
 	}
 	themes := newThemes()
-	v := wl.passView(p, tm, pl, lang, themes)
+	v := wl.passView(p, tm, pl, lang, themes, true)
 	d.Pass = &v
 	d.PageTitle = v.Title
 	d.ThemeHref = themes.href()
 	face := wallet.FaceLocale(tm, lang)
+	// In the holder's words: no operation, status or update kind names.
 	for _, e := range wallet.Timeline(hist, tm, face, wl.Location) {
-		what := d.T["created"]
-		if e.Operation != "createPass" {
-			what = d.T["updated"] + " " + strings.TrimSpace(e.Request+" "+e.Kind)
-		}
-		d.History = append(d.History, historyView{Version: e.Version, When: e.At.Format("2006-01-02 15:04:05"),
-			What: what + " → " + string(e.Status), Renewal: e.Renewal, Changes: e.Changes, More: e.More, Notes: e.Notes})
+		d.History = append(d.History, historyView{Version: e.Version, When: e.At.Format("2006-01-02 15:04:05") + " " + wallet.Zone(e.At),
+			What: e.What, Renewal: e.Renewal, Changes: e.Changes, More: e.More, Notes: e.Notes})
 	}
 	wl.render(w, r, http.StatusOK, "pass.html", d)
 }
@@ -463,11 +460,13 @@ func (wl *Wallet) basePage(r *http.Request, lang, token string, cursor int64) pa
 	return d
 }
 
-func (wl *Wallet) passView(p *ipass.Pass, tm *ipass.Template, pl wallet.Placement, lang string, th *themes) passView {
+// passView is a pass as a page shows it; detail: on its detail page, which
+// also shows the fields placed there.
+func (wl *Wallet) passView(p *ipass.Pass, tm *ipass.Template, pl wallet.Placement, lang string, th *themes, detail bool) passView {
 	face := wallet.FaceLocale(tm, lang)
 	v := passView{
 		ID: p.ID, Kind: string(p.Type), Status: p.EffectiveStatus(wl.now()), Version: p.Version,
-		Title: wallet.Title(tm, face), Theme: th.class(tm.Style), Fields: wallet.Fields(p, tm, face),
+		Title: wallet.Title(tm, face), Theme: th.class(tm.Style), Fields: wallet.Fields(p, tm, face, wl.Location, detail),
 		ValidLabel: wallet.Text(lang, "valid"), DetailLabel: wallet.Text(lang, "details"),
 		Validity: wallet.FormatTime(p.StartDate, wl.Location) + " – " + wallet.FormatTime(p.EndDate, wl.Location),
 		tab:      pl.Tab, typ: p.Type,

@@ -37,8 +37,8 @@ func TestWalletInBrowser(t *testing.T) {
 		browsertest.OpenWallet(t, ctx, link)
 		card := browsertest.PassSelector("active", cardID)
 		for _, c := range []struct{ expr, want string }{
-			{browsertest.Text(card + ` [data-field="points"]`), "100"},
-			{browsertest.Text(card + ` [data-field="level"]`), "Silver Card"},
+			{browsertest.Text(card + ` [data-field="points"] [data-field-value]`), "100"},
+			{browsertest.Text(card + ` [data-field="level"] [data-field-value]`), "Silver Card"},
 			{browsertest.Text(card + ` .pass-title`), "Member card"},
 			{fmt.Sprintf(`document.querySelector(%q).getAttribute("data-status")`, card), "ACTIVE"},
 			{fmt.Sprintf(`document.querySelector(%q).getAttribute("data-kind")`, card), "CARD"},
@@ -54,11 +54,11 @@ func TestWalletInBrowser(t *testing.T) {
 		browsertest.Screenshot(t, ctx, "wallet-en_US")
 		// Follow the language switch.
 		browsertest.OpenWallet(t, ctx, browsertest.Eval[string](t, ctx, `document.querySelector('a[data-lang="zh_HK"]').href`))
-		browsertest.WaitFor(t, ctx, "page in zh_HK", fmt.Sprintf(`document.documentElement.lang === "zh-HK" && %s === "銀卡"`, browsertest.Text(card+` [data-field="level"]`)), 10*time.Second)
+		browsertest.WaitFor(t, ctx, "page in zh_HK", fmt.Sprintf(`document.documentElement.lang === "zh-HK" && %s === "銀卡"`, browsertest.Text(card+` [data-field="level"] [data-field-value]`)), 10*time.Second)
 		if got := browsertest.Eval[string](t, ctx, browsertest.Text(card+" .pass-title")); got != "會員卡" {
 			t.Errorf("zh_HK title = %q, want 會員卡", got)
 		}
-		if got := browsertest.Eval[string](t, ctx, browsertest.Text(card+` [data-field="points"]`)); got != "100" {
+		if got := browsertest.Eval[string](t, ctx, browsertest.Text(card+` [data-field="points"] [data-field-value]`)); got != "100" {
 			t.Errorf("zh_HK points = %q, want 100", got)
 		}
 		browsertest.Screenshot(t, ctx, "wallet-zh_HK")
@@ -71,7 +71,7 @@ func TestWalletInBrowser(t *testing.T) {
 		s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cardID, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
 			DataInfo: client.DataInfo{"$points_en_US$": 19999, "$points_zh_HK$": 19999, "billNo": "B-20250101-1", "lastChangedPoints": "19899"}})
 		// The deadline starts after the SDK returned, i.e. after the commit.
-		browsertest.WaitFor(t, ctx, "points 19999 on the open page", fmt.Sprintf(`%s === "19999"`, browsertest.Text(browsertest.PassSelector("active", cardID)+` [data-field="points"]`)), liveWithin)
+		browsertest.WaitFor(t, ctx, "points 19999 on the open page", fmt.Sprintf(`%s === "19999"`, browsertest.Text(browsertest.PassSelector("active", cardID)+` [data-field="points"] [data-field-value]`)), liveWithin)
 		if got := browsertest.Eval[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
 			t.Errorf("the page was reloaded (marker %d)", got)
 		}
@@ -177,7 +177,7 @@ func TestWalletInBrowser(t *testing.T) {
 		payloads["platformName"] = `<iframe src="javascript:ipassXSS('iframe')"></iframe>`
 		browsertest.WaitFor(t, ctx, "update shown", fmt.Sprintf(`document.querySelector(%q).getAttribute("data-version") === "2"`, browsertest.PassSelector("", id)), liveWithin)
 		for name, want := range payloads {
-			if got := browsertest.Eval[string](t, ctx, browsertest.Text(browsertest.PassSelector("", id)+fmt.Sprintf(` [data-field=%q]`, name))); got != want {
+			if got := browsertest.Eval[string](t, ctx, browsertest.Text(browsertest.PassSelector("", id)+fmt.Sprintf(` [data-field=%q] [data-field-value]`, name))); got != want {
 				t.Errorf("field %s shows %q, want the text %q", name, got, want)
 			}
 		}
@@ -268,7 +268,7 @@ func TestWalletRefusedStreamInBrowser(t *testing.T) {
 	taken.Body.Close()
 	s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cardID, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
 		DataInfo: client.DataInfo{"$points_en_US$": 777, "$points_zh_HK$": 777}})
-	points := browsertest.Text(browsertest.PassSelector("active", cardID) + ` [data-field="points"]`)
+	points := browsertest.Text(browsertest.PassSelector("active", cardID) + ` [data-field="points"] [data-field-value]`)
 	// The first retry comes 5 s after the refusal.
 	browsertest.WaitFor(t, ctx, "the change made while refused, after the retry", points+` === "777"`, 10*time.Second)
 	if got := browsertest.Eval[bool](t, ctx, `window.__notReloaded === 42 && document.querySelector("[data-live]").hidden === false`); !got {

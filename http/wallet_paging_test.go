@@ -215,7 +215,7 @@ func TestWalletPagingInBrowser(t *testing.T) {
 	// A pass on this page changes: updated where it is.
 	s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cards[4], Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
 		DataInfo: client.DataInfo{"$points_en_US$": 777, "$points_zh_HK$": 777}})
-	browsertest.WaitFor(t, ctx, "points 777 in place", fmt.Sprintf(`%s === "777"`, browsertest.Text(browsertest.PassSelector("active", cards[4])+` [data-field="points"]`)), liveWithin)
+	browsertest.WaitFor(t, ctx, "points 777 in place", fmt.Sprintf(`%s === "777"`, browsertest.Text(browsertest.PassSelector("active", cards[4])+` [data-field="points"] [data-field-value]`)), liveWithin)
 	if got := browsertest.Eval[[]string](t, ctx, ids); !slices.Equal(got, cards[3:6]) {
 		t.Errorf("after the update the page shows %v, want %v in place", got, cards[3:6])
 	}

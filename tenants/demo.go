@@ -91,6 +91,8 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 		return nil, nil, fmt.Errorf("demo key: %w", err)
 	}
 
+	_, cardFields, cardLabels := demoFields(demoCardFields)
+	_, ticketFields, ticketLabels := demoFields(demoTicketFields)
 	// The tenant gets its own copies of the lists, so neither value can
 	// change the other.
 	t := &ipass.Tenants{
@@ -119,10 +121,8 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 				Placeholders: slices.Clone(info.CardPlaceholders),
 				CodeDisplay:  ipass.CodeQR,
 				Style:        map[string]string{"backgroundColor": "#1677FF", "foregroundColor": "#FFFFFF"},
-				Labels: map[string]map[string]string{
-					"points": {"zh_HK": "積分", "en_US": "Points"},
-					"level":  {"zh_HK": "等級", "en_US": "Level"},
-				},
+				Labels:       cardLabels,
+				Fields:       cardFields,
 			},
 			{
 				Code:         info.TicketTemplate,
@@ -134,11 +134,8 @@ func Demo(dataDir string) (*ipass.Tenants, *DemoInfo, error) {
 				Placeholders: slices.Clone(info.TicketPlaceholders),
 				CodeDisplay:  ipass.CodeQR,
 				Style:        map[string]string{"backgroundColor": "#2F54EB", "foregroundColor": "#FFFFFF"},
-				Labels: map[string]map[string]string{
-					"ticketName":     {"zh_HK": "門票", "en_US": "Ticket"},
-					"availableTimes": {"zh_HK": "可用次數", "en_US": "Uses left"},
-					"price":          {"zh_HK": "價格", "en_US": "Price"},
-				},
+				Labels:       ticketLabels,
+				Fields:       ticketFields,
 			},
 		},
 	}

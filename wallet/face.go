@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/ipass-dev/ipass"
 )
@@ -53,17 +54,28 @@ func Label(t *ipass.Template, name, locale string) string {
 	return name
 }
 
-// Fields are the face's fields in template order: each placeholder with a
-// value in locale, falling back to the template's other locales in order; a
-// placeholder with no value (or null) in any locale is left out.
-func Fields(p *ipass.Pass, t *ipass.Template, locale string) []Field {
+// Fields are the fields of a pass in template order: each placeholder with
+// a value in locale, falling back to the template's other locales in order,
+// shown by FormatField in loc. A placeholder with no value (or null) in any
+// locale is left out, and so is a typed one whose value shows as nothing
+// (an empty list); placeholders placed on the detail page are left out
+// unless detail.
+func Fields(p *ipass.Pass, t *ipass.Template, locale string, loc *time.Location, detail bool) []Field {
 	out := make([]Field, 0, len(t.Placeholders))
 	for _, name := range t.Placeholders {
+		spec := t.Spec(name)
+		if spec.Place == ipass.PlaceDetail && !detail {
+			continue
+		}
 		raw, ok := value(p.DataInfo, name, locale, t.Locales)
 		if !ok {
 			continue
 		}
-		out = append(out, Field{Name: name, Label: Label(t, name, locale), Value: FormatValue(raw, locale)})
+		v := FormatField(raw, spec.Type, locale, loc)
+		if v == "" && spec.Type != ipass.FieldUntyped {
+			continue
+		}
+		out = append(out, Field{Name: name, Label: Label(t, name, locale), Value: v})
 	}
 	return out
 }

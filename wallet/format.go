@@ -3,8 +3,12 @@ package wallet
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/ipass-dev/ipass"
 )
 
 // currencySymbols prefixes amounts of {"cent":…, "currency":…} values; other
@@ -75,4 +79,88 @@ func money(raw json.RawMessage) (string, bool) {
 		return sign + sym + amount, true
 	}
 	return sign + cur + " " + amount, true
+}
+
+// FormatField renders a value of a placeholder of type ft in the holder's
+// words: whole numbers with digit grouping (20,500), money as FormatValue
+// does, times and dates in loc with the zone shown, a list as its items
+// joined (an empty list as ""), a boolean as Yes/No. An untyped value, or
+// one that does not fit its type (stored before the type was given), is
+// shown by FormatValue.
+func FormatField(raw json.RawMessage, ft ipass.FieldType, locale string, loc *time.Location) string {
+	switch ft {
+	case ipass.FieldInteger:
+		if n, ok := ipass.IntegerValue(raw); ok {
+			return group(strconv.FormatInt(n, 10))
+		}
+	case ipass.FieldDecimal:
+		if s, ok := ipass.DecimalText(raw); ok {
+			whole, frac, dot := strings.Cut(s, ".")
+			if dot {
+				return group(whole) + "." + frac
+			}
+			return group(whole)
+		}
+	case ipass.FieldDatetime:
+		if ms, ok := ipass.MillisValue(raw); ok {
+			return FormatTime(ms, loc)
+		}
+	case ipass.FieldDate:
+		if d, ok := ipass.DateValue(raw); ok {
+			if !d.Instant {
+				return d.Day.Format(time.DateOnly)
+			}
+			at := time.UnixMilli(d.Millis).In(loc)
+			return at.Format(time.DateOnly) + " " + Zone(at)
+		}
+	case ipass.FieldList:
+		if items, ok := ipass.ListValue(raw); ok {
+			sep := ", "
+			if locale == LocaleZH {
+				sep = "、"
+			}
+			return strings.Join(items, sep)
+		}
+	}
+	return FormatValue(raw, locale)
+}
+
+// group puts a comma between every three digits of a whole number's text.
+func group(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	if len(s) <= 3 {
+		return sign + s
+	}
+	var b strings.Builder
+	head := len(s) % 3
+	if head > 0 {
+		b.WriteString(s[:head])
+	}
+	for i := head; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return sign + b.String()
+}
+
+// Zone names the time zone of t for a holder: its abbreviation (HKT, UTC),
+// else its offset from UTC (UTC+08:00) for zones that have none.
+func Zone(t time.Time) string {
+	name, offset := t.Zone()
+	if name != "" && (name[0] >= 'A' && name[0] <= 'Z') {
+		return name
+	}
+	if offset == 0 {
+		return "UTC"
+	}
+	sign := "+"
+	if offset < 0 {
+		sign, offset = "-", -offset
+	}
+	return fmt.Sprintf("UTC%s%02d:%02d", sign, offset/3600, offset%3600/60)
 }

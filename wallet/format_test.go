@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipass-dev/ipass"
 )
@@ -48,7 +49,7 @@ func TestFields(t *testing.T) {
 		"$level_en_US$": json.RawMessage(`"Gold"`), "$level_zh_HK$": json.RawMessage(`"金卡"`),
 		"$onlyZH_zh_HK$": json.RawMessage(`"只有中文"`),
 	}}
-	got := Fields(p, tm, "en_US")
+	got := Fields(p, tm, "en_US", time.UTC, false)
 	want := []Field{{"points", "Points", "100"}, {"level", "level", "Gold"}, {"onlyZH", "onlyZH", "只有中文"}}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)

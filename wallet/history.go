@@ -32,8 +32,11 @@ type Entry struct {
 	More      int          // changed fields beyond MaxChangeLines, not shown
 	Notes     []Change     // transaction metadata (billNo, lastChangedPoints, …): To only
 	// Renewal is the holder's words for a renewal ("Renewed until
-	// 2027-01-01 00:00"), "" when the version renewed nothing.
+	// 2027-01-01 00:00 HKT"), "" when the version renewed nothing.
 	Renewal string
+	// What is the holder's words for the version: Created, Used, Refunded,
+	// Terminated, Expired, Renewed or Updated; never an API name.
+	What string
 }
 
 // Change is one field of a version: its value before and after.
@@ -58,15 +61,16 @@ func Timeline(hist []ipass.HistoryEntry, t *ipass.Template, locale string, loc *
 				inFace[name] = true
 			}
 			if h.Renewal && c.Field == "endDate" {
-				e.Renewal = Text(locale, "renewedUntil") + " " + show(c.Field, c.To, locale, loc)
+				e.Renewal = Text(locale, "renewedUntil") + " " + show(c.Field, c.To, t, locale, loc)
 			}
 		}
+		e.What = what(h, e.Renewal != "", locale)
 		for _, c := range ordered(h.Changes) {
 			field, ok := fieldLabel(c.Field, t, locale, inFace)
 			if !ok {
 				continue
 			}
-			from, to := show(c.Field, c.From, locale, loc), show(c.Field, c.To, locale, loc)
+			from, to := show(c.Field, c.From, t, locale, loc), show(c.Field, c.To, t, locale, loc)
 			if from == to && h.Version != 1 {
 				continue
 			}
@@ -143,16 +147,49 @@ func fieldLabel(field string, t *ipass.Template, locale string, inFace map[strin
 	return label, true
 }
 
-// show formats one value of a history field; "" for none.
-func show(field string, raw json.RawMessage, locale string, loc *time.Location) string {
+// statusWords are the UI string keys of the pass states.
+var statusWords = map[ipass.Status]string{
+	ipass.StatusActive: "active", ipass.StatusUsed: "used", ipass.StatusRefund: "refunded",
+	ipass.StatusClosed: "terminated", ipass.StatusExpired: "expired",
+}
+
+// what is the holder's words for a version: the state it moved the pass
+// to, else Created, Renewed or Updated.
+func what(h ipass.HistoryEntry, renewed bool, locale string) string {
+	for _, c := range h.Changes {
+		if c.Field != "status" || h.Version == 1 {
+			continue
+		}
+		var s ipass.Status
+		if json.Unmarshal(c.To, &s) == nil && s != ipass.StatusActive {
+			if key, ok := statusWords[s]; ok {
+				return Text(locale, key)
+			}
+		}
+	}
+	switch {
+	case h.Version == 1:
+		return Text(locale, "created")
+	case renewed:
+		return Text(locale, "renewed")
+	}
+	return Text(locale, "updated")
+}
+
+// show formats one value of a history field in the holder's words; "" for
+// none.
+func show(field string, raw json.RawMessage, t *ipass.Template, locale string, loc *time.Location) string {
 	if raw == nil {
 		return ""
 	}
 	switch field {
 	case "status":
-		var s string
+		var s ipass.Status
 		_ = json.Unmarshal(raw, &s)
-		return s
+		if key, ok := statusWords[s]; ok {
+			return Text(locale, key)
+		}
+		return string(s)
 	case "startDate", "endDate":
 		ms, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil {
@@ -163,6 +200,9 @@ func show(field string, raw json.RawMessage, locale string, loc *time.Location) 
 		var c ipass.CodeInfo
 		_ = json.Unmarshal(raw, &c)
 		return c.Value
+	}
+	if name, _, ok := dataKey(field); ok {
+		return FormatField(raw, t.Spec(name).Type, locale, loc)
 	}
 	return FormatValue(raw, locale)
 }
@@ -182,9 +222,11 @@ func clip(s string) string {
 	return s
 }
 
-// FormatTime shows a millisecond timestamp in the wallet's time zone.
+// FormatTime shows a millisecond timestamp in the wallet's time zone, the
+// zone named ("2030-01-01 10:30 HKT").
 func FormatTime(ms int64, loc *time.Location) string {
-	return time.UnixMilli(ms).In(loc).Format("2006-01-02 15:04")
+	at := time.UnixMilli(ms).In(loc)
+	return at.Format("2006-01-02 15:04") + " " + Zone(at)
 }
 
 func textOr(locale, key string) string {

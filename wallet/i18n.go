@@ -31,7 +31,7 @@ var texts = map[string]map[string]string{
 		"languageName": "English", "older": "Older versions →", "newest": "← Newest versions",
 		"moreChanges": "more changed fields",
 		"newerPage":   "Newer", "olderPage": "Older", "newer": "changed — newest first",
-		"renewedUntil": "Renewed until", "void": "Void",
+		"renewedUntil": "Renewed until", "void": "Void", "renewed": "Renewed",
 	},
 	LocaleZH: {
 		"wallet": "錢包", "active": "有效", "inactive": "已使用 / 已過期",
@@ -47,7 +47,7 @@ var texts = map[string]map[string]string{
 		"languageName": "繁體中文", "older": "較早記錄 →", "newest": "← 最新記錄",
 		"moreChanges": "項其他變更",
 		"newerPage":   "較新", "olderPage": "較舊", "newer": "項已更新 — 查看最新",
-		"renewedUntil": "已續期至", "void": "已失效",
+		"renewedUntil": "已續期至", "void": "已失效", "renewed": "已續期",
 	},
 }
 
