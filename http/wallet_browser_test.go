@@ -71,7 +71,7 @@ func TestWalletInBrowser(t *testing.T) {
 		s.update(t, &client.UpdatePassRequest{UserID: holder, PassID: cardID, Status: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD",
 			DataInfo: client.DataInfo{"$points_en_US$": 19999, "$points_zh_HK$": 19999, "billNo": "B-20250101-1", "lastChangedPoints": "19899"}})
 		// The deadline starts after the SDK returned, i.e. after the commit.
-		browsertest.WaitFor(t, ctx, "points 19999 on the open page", fmt.Sprintf(`%s === "19999"`, browsertest.Text(browsertest.PassSelector("active", cardID)+` [data-field="points"] [data-field-value]`)), liveWithin)
+		browsertest.WaitFor(t, ctx, "points 19,999 on the open page", fmt.Sprintf(`%s === "19,999"`, browsertest.Text(browsertest.PassSelector("active", cardID)+` [data-field="points"] [data-field-value]`)), liveWithin)
 		if got := browsertest.Eval[int](t, ctx, `window.__notReloaded || 0`); got != 42 {
 			t.Errorf("the page was reloaded (marker %d)", got)
 		}
@@ -130,9 +130,14 @@ func TestWalletInBrowser(t *testing.T) {
 			t.Fatalf("history versions %v, want [2 1] (newest first)", got)
 		}
 		v2 := browsertest.Eval[string](t, ctx, browsertest.Text(`[data-history-version="2"]`))
-		for _, want := range []string{"Points", "100", "19999", "B-20250101-1", "UPDATE_MEMBER_CARD"} {
+		for _, want := range []string{"Updated", "Points", "100", "19,999", "B-20250101-1", "HKT"} {
 			if !strings.Contains(v2, want) {
 				t.Errorf("version 2 entry %q lacks %q", v2, want)
+			}
+		}
+		for _, api := range []string{"UPDATE_MEMBER_CARD", "UPDATE", "ACTIVE", "updatePass"} {
+			if strings.Contains(v2, api) {
+				t.Errorf("version 2 entry %q shows the API name %s", v2, api)
 			}
 		}
 		v1 := browsertest.Eval[string](t, ctx, browsertest.Text(`[data-history-version="1"]`))
@@ -143,13 +148,11 @@ func TestWalletInBrowser(t *testing.T) {
 	})
 
 	t.Run("MerchantTextRunsNothing", func(t *testing.T) {
+		// Only text fields take text: the typed ones refuse it.
 		payloads := map[string]string{
-			"ticketName":     `<script>window.__xss="script";ipassXSS("script")</script>`,
-			"address":        `"><img src=x onerror="window.__xss='img';ipassXSS('img')">`,
-			"platformName":   `javascript:alert(1)`,
-			"startTime":      `</style><script>document.title="pwned";ipassXSS("style")</script>`,
-			"endTime":        `{{.}}<svg onload="ipassXSS('svg')"></svg>`,
-			"availableTimes": `' onmouseover='ipassXSS("attr")`,
+			"ticketName":   `<script>window.__xss="script";ipassXSS("script")</script></style><script>document.title="pwned";ipassXSS("style")</script>`,
+			"address":      `"><img src=x onerror="window.__xss='img';ipassXSS('img')">{{.}}<svg onload="ipassXSS('svg')"></svg>`,
+			"platformName": `javascript:alert(1)' onmouseover='ipassXSS("attr")`,
 		}
 		di := client.DataInfo{}
 		for k, v := range payloads {

@@ -38,12 +38,12 @@ var (
 	}
 	demoTicketFields = []demoField{
 		{"ticketName", ipass.FieldText, "", "門票", "Ticket"},
-		{"address", ipass.FieldText, ipass.PlaceDetail, "地址", "Address"},
+		{"address", ipass.FieldText, "", "地址", "Address"},
 		{"availableTimes", ipass.FieldInteger, "", "可用次數", "Uses left"},
 		{"price", ipass.FieldMoney, "", "價格", "Price"},
 		{"startTime", ipass.FieldDatetime, "", "開始", "Starts"},
 		{"endTime", ipass.FieldDatetime, "", "結束", "Ends"},
-		{"platformName", ipass.FieldText, ipass.PlaceDetail, "售票平台", "Sold by"},
+		{"platformName", ipass.FieldText, "", "售票平台", "Sold by"},
 		{"platformLogo", ipass.FieldText, ipass.PlaceDetail, "平台標誌", "Seller logo"},
 	}
 	// The redeemable gift card's balance is text: the documented sample

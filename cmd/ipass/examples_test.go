@@ -27,7 +27,7 @@ var passKinds = []struct {
 		map[string]string{"$points_en_US$": "20500", "$level_zh_HK$": `"鑽石卡"`}},
 	{ipass.TypeCard, ipass.ProductGiftCard, "stored-value-card-create.json",
 		[]string{"stored-value-card-balance.json", "stored-value-card-close.json"}, ipass.StatusClosed,
-		map[string]string{"$balance_en_US$": `{"cent": 46250, "currency": "HKD"}`}},
+		map[string]string{"$balance_en_US$": `{"cent":46250,"currency":"HKD"}`}},
 	{ipass.TypeCoupon, ipass.ProductGiftCard, "gift-card-create.json",
 		[]string{"gift-card-balance.json", "gift-card-used.json"}, ipass.StatusUsed,
 		map[string]string{"$balance_zh_HK$": `"HKD 320"`, "$shopname_zh_HK$": `"示範咖啡"`}},
