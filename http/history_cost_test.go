@@ -37,16 +37,34 @@ func bigFace(s *walletSite, keys, runes int, tag string) map[string]any {
 	return di
 }
 
+// untypedTicket provisions (once per site) a copy of the demo ticket
+// template without field types, whose placeholders take any text, and
+// returns its code: long values of every placeholder need no typed ones.
+func untypedTicket(t testing.TB, s *walletSite) string {
+	t.Helper()
+	const code = "untyped-ticket"
+	tm, err := s.db.Template(context.Background(), s.demo.MerchantID, s.demo.TicketTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Code, tm.Fields = code, nil
+	if err := s.db.Apply(context.Background(), &ipass.Tenants{Templates: []ipass.Template{*tm}}); err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
 // longTicket creates a ticket of user whose every version (versions of
 // them) sets keys face values of runes characters, through the service on
 // the site's store (no HTTP, no signatures: only the building is faster).
 func longTicket(t testing.TB, s *walletSite, user string, versions, keys, runes int) string {
 	t.Helper()
+	tmpl := untypedTicket(t, s)
 	svc := &service.Service{Tenants: s.db, Passes: s.db}
 	caller := ipass.Caller{ClientID: s.demo.ClientID, TracerID: "long-history"}
 	now := time.Now()
 	create, _ := json.Marshal(map[string]any{
-		"merchantId": s.demo.MerchantID, "userId": user, "templateCode": s.demo.TicketTemplate,
+		"merchantId": s.demo.MerchantID, "userId": user, "templateCode": tmpl,
 		"bizSerialId": fmt.Sprintf("long-%d-%d", now.UnixNano(), serial.Add(1)), "bizSerialType": "OUT_PLAT_FORM",
 		"startDate": now.Add(-time.Hour).UnixMilli(), "endDate": now.Add(24 * time.Hour).UnixMilli(), "bizCreate": now.UnixMilli(),
 		"codeInfo": map[string]string{"$codevalue$": "LONG-1"}, "dataInfo": bigFace(s, keys, runes, "v1 "),
