@@ -83,7 +83,11 @@ func Timeline(hist []ipass.HistoryEntry, t *ipass.Template, locale string, loc *
 		var meta map[string]json.RawMessage
 		_ = json.Unmarshal(h.Metadata, &meta)
 		for _, k := range slices.Sorted(maps.Keys(meta)) {
-			e.Notes = append(e.Notes, Change{Field: clip(textOr(locale, k)), To: clip(FormatValue(meta[k], locale))})
+			ft := ipass.FieldUntyped
+			if k == "lastChangedPoints" { // a whole number (docs/api.md), grouped as points are
+				ft = ipass.FieldInteger
+			}
+			e.Notes = append(e.Notes, Change{Field: clip(textOr(locale, k)), To: clip(FormatField(meta[k], ft, locale, loc))})
 		}
 		if h.PassVerifyCode != "" {
 			e.Notes = append(e.Notes, Change{Field: Text(locale, "passVerifyCode"), To: clip(h.PassVerifyCode)})

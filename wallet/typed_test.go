@@ -76,6 +76,7 @@ func TestTypedFieldsAndTimeline(t *testing.T) {
 		{Version: 1, Operation: "createPass", Status: ipass.StatusActive, ChangedAt: 1735689600000, Changes: []ipass.FieldChange{
 			{Field: "status", To: raw(`"ACTIVE"`)}, {Field: "dataInfo.$points_en_US$", To: raw(`"19999"`)}}},
 		{Version: 2, Operation: "updatePass", Status: ipass.StatusActive, RequestStatus: "UPDATE", UpdateDetailType: "UPDATE_MEMBER_CARD", ChangedAt: 1735689700000,
+			Metadata: raw(`{"lastChangedPoints":"19899"}`),
 			Changes: []ipass.FieldChange{{Field: "dataInfo.$points_en_US$", From: raw(`"19999"`), To: raw(`20500`)},
 				{Field: "dataInfo.$seats_en_US$", From: raw(`"x"`), To: raw(`["x"]`)}}},
 		{Version: 3, Operation: "updatePass", Status: ipass.StatusActive, RequestStatus: "UPDATE", ChangedAt: 1735689800000,
@@ -102,6 +103,9 @@ func TestTypedFieldsAndTimeline(t *testing.T) {
 				t.Errorf("%q shows the API name %s", l, api)
 			}
 		}
+	}
+	if n := es[2].Notes; len(n) != 1 || n[0].To != "19,899" {
+		t.Errorf("v2 notes %+v, want Points changed 19,899", n)
 	}
 	if zh := Timeline(hist[3:], tm, LocaleZH, hk); zh[0].What != "已使用" {
 		t.Errorf("zh_HK: %q, want 已使用", zh[0].What)
