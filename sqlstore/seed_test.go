@@ -3,7 +3,10 @@ package sqlstore_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ipass-dev/ipass"
@@ -117,20 +120,22 @@ func testSeededFeedBackfill(t *testing.T, newDSN func(testing.TB) string) {
 	}
 	db.Close()
 	// Make the database an old seed left: the seeded passes are not in the
-	// feed, the counters never moved for them; and undo the migration.
+	// feed, the counters never moved for them; then run the migration's Up
+	// statements again, as they ran on such a database. (Goose itself will
+	// not re-run migration 9 under the later ones: it refuses a migration
+	// missing below applied ones, rightly.)
 	raw := rawDB(t, dsn)
-	for _, q := range []string{
+	for _, q := range append([]string{
 		`DELETE FROM pass_changes WHERE pass_id <> '` + created.ID + `'`,
 		`UPDATE holder_cursors SET seq = 1 WHERE user_id = '` + userA + `'`,
 		`DELETE FROM holder_cursors WHERE user_id = '` + userB + `'`,
-		`DELETE FROM goose_db_version WHERE version_id = 9`,
-	} {
+	}, migrationUp(t, dsn, "00009_seeded_changes.sql")...) {
 		if _, err := raw.ExecContext(ctx(t), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	raw.Close()
-	db = sqlstoretest.Open(t, dsn) // migrates again
+	db = sqlstoretest.Open(t, dsn)
 	feed := func(user string, since int64) ([]string, int64) {
 		t.Helper()
 		hc, err := db.HolderChanges(ctx(t), user, since)
@@ -156,4 +161,30 @@ func testSeededFeedBackfill(t *testing.T, newDSN func(testing.TB) string) {
 	if ids, cur := feed(userA, 4); !slices.Equal(ids, []string{passID(2)}) || cur != 5 {
 		t.Fatalf("a create after the backfill: %v at %d; want cursor 5", ids, cur)
 	}
+}
+
+// migrationUp returns the statements of a migration's Up section for the
+// engine of dsn, read from the file goose applies.
+func migrationUp(t *testing.T, dsn, name string) []string {
+	t.Helper()
+	engine := "postgres"
+	if strings.HasPrefix(dsn, "sqlite:") {
+		engine = "sqlite"
+	}
+	b, err := os.ReadFile(filepath.Join("migrations", engine, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, up, ok := strings.Cut(string(b), "-- +goose Up")
+	if !ok {
+		t.Fatalf("%s: no Up section", name)
+	}
+	up, _, _ = strings.Cut(up, "-- +goose Down")
+	var stmts []string
+	for _, st := range strings.Split(up, ";") {
+		if st = strings.TrimSpace(st); st != "" {
+			stmts = append(stmts, st)
+		}
+	}
+	return stmts
 }

@@ -1191,7 +1191,9 @@ func rawDB(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
 	driver, name := "pgx", dsn
 	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-		driver, name = "sqlite", path
+		// Waits for a lock rather than failing: the store's own handle may
+		// still be finishing a write it started in the background.
+		driver, name = "sqlite", "file:"+path+"?_pragma=busy_timeout(5000)"
 	}
 	db, err := sql.Open(driver, name)
 	if err != nil {
