@@ -42,6 +42,12 @@ type exchange struct {
 	passID  string
 	pass    *ipass.PassView
 	history *ipass.HistoryPage
+	logPage *ipass.RequestLogPage
+
+	// for the request log (requestlog.go)
+	contentSum          [32]byte // SHA-256 of the signed content, once G9 computed it
+	summed              bool
+	merchantID, passArg string // merchantId and passId the request named
 }
 
 type operation int
@@ -51,6 +57,7 @@ const (
 	opUpdate
 	opQuery
 	opHistory
+	opRequestLog
 )
 
 func operationFor(path string) (operation, bool) {
@@ -63,6 +70,8 @@ func operationFor(path string) (operation, bool) {
 		return opQuery, true
 	case PathQueryPassHistory:
 		return opHistory, true
+	case PathQueryRequestLog:
+		return opRequestLog, true
 	}
 	return 0, false
 }
@@ -95,6 +104,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		"tracer_id", x.tracerID, "client_id", x.clientID, "method", x.method, "path", x.path,
 		"result_code", string(code), "result_message", truncate(ipass.ErrorMessage(err), 256), "http_status", code.HTTPStatus(),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000)
+	s.recordRequest(x, err, start)
 }
 
 // processSafely turns a panic anywhere below into UNKNOWN_EXCEPTION, so a
@@ -191,6 +201,9 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
+	if s.RequestLog != nil {
+		x.contentSum, x.summed = sha256.Sum256(content), true
+	}
 	timer := s.cryptoStart()
 	err = gateway.Verify(pub, params.Algorithm, content, params.Signature)
 	s.cryptoDone(timer, CryptoVerify, string(params.Algorithm))
@@ -227,7 +240,10 @@ func (s *Server) execute(ctx context.Context, x *exchange, op operation, encrypt
 		x.pass, err = s.Service.QueryPass(ctx, caller, body)
 	case opHistory:
 		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
+	case opRequestLog:
+		x.logPage, err = s.queryRequestLog(ctx, x.client.ID, body)
 	}
+	s.noteArguments(x, body, err)
 	if x.encrypted {
 		// Name the field, never its value: the body may be blocks of another
 		// client's ciphertext spliced together (AES-ECB) to be read back

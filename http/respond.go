@@ -27,6 +27,7 @@ type envelope struct {
 	PassID             string          `json:"passId,omitempty"`
 	Pass               *ipass.PassView `json:"pass,omitempty"`
 	*ipass.HistoryPage                 // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
+	*ipass.RequestLogPage              // queryRequestLog [ext]: entries, nextFromId
 }
 
 // respond writes the signed (and, where the request was encrypted,
@@ -45,6 +46,7 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 		if env.HistoryPage = x.history; x.history != nil {
 			env.PassID = x.history.PassID // the envelope's passId shadows the page's
 		}
+		env.RequestLogPage = x.logPage
 	}
 	body, mErr := ipass.MarshalJSON(env)
 	if mErr != nil {

@@ -28,6 +28,8 @@ const (
 	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
 	// PathQueryPassHistory is this project's extension [ext] (docs/api.md).
 	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
+	// PathQueryRequestLog is this project's extension [ext] (docs/api.md).
+	PathQueryRequestLog = "/api/open/alipay/v1/ipass/pass/manage/queryRequestLog"
 )
 
 // DefaultMaxBodyBytes is the request body limit of G3 (1 MiB as received).
@@ -115,6 +117,12 @@ type Server struct {
 	Observer Observer
 	// Metrics, when set, answers GET /metrics (the Prometheus exposition).
 	Metrics http.Handler
+	// RequestLog keeps every request of a known client for the merchant
+	// to read (queryRequestLog [ext], requestlog.go); nil: none is kept
+	// and queryRequestLog is not offered.
+	RequestLog ipass.RequestLog
+	// NodeName names this process in the request log.
+	NodeName string
 
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration
