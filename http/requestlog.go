@@ -46,6 +46,7 @@ func (s *Server) recordRequest(x *exchange, err error, start time.Time) {
 // is once the service found the merchant to be the caller's and the pass
 // the merchant's: a failed one's plaintext may be another client's
 // ciphertext spliced in (AES-ECB), which the log must not read back.
+// It runs after G9 only: an unverified body names nothing in the log.
 // queryRequestLog's own passId is a filter, not a pass it acted on.
 func (s *Server) noteArguments(x *exchange, body []byte, err error) {
 	if s.RequestLog == nil || (x.encrypted && err != nil) || x.path == PathQueryRequestLog {
