@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -33,6 +35,16 @@ func TestAdminRequests(t *testing.T) {
 	}
 	if r := call(demoKey, "queryPass", "--set", "passId="+card, filepath.Join(examplesDir, "query.json")); r.code != exitOK {
 		t.Fatalf("queryPass: %s", r)
+	}
+	// The writer's counters are scraped with the rest; nothing was dropped.
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(scrape), "\nipass_request_log_dropped_total 0\n") || !strings.Contains(string(scrape), "\nipass_request_log_written_total ") {
+		t.Fatalf("metrics lack the request log counters:\n%s", scrape)
 	}
 	if code := stop(); code != exitOK {
 		t.Fatalf("serve exited %d", code)
