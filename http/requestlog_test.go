@@ -214,3 +214,13 @@ func TestRequestLogNeverBlocks(t *testing.T) {
 		t.Fatalf("after close: %d entries stored (%v), %d written; want the 2 queued", len(entries), err, w.Written())
 	}
 }
+
+// TestQueryRequestLogOff: a server that keeps no request log does not
+// offer queryRequestLog, and says so in a signed answer.
+func TestQueryRequestLogOff(t *testing.T) {
+	h := newHarness(t, sqlstoretest.OpenSQLite(t))
+	r := h.must(h.send(req{path: pathOf("queryRequestLog"), body: `{}`}), ipass.CodeNoInterfaceDef)
+	if r.status != 404 || r.message != "queryRequestLog: this server keeps no request log" {
+		t.Fatalf("HTTP %d %q", r.status, r.message)
+	}
+}
