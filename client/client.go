@@ -27,12 +27,15 @@ const (
 	OpQueryPass  = "queryPass"
 	// OpQueryPassHistory is an ipass extension (docs/api.md).
 	OpQueryPassHistory = "queryPassHistory"
+	// OpQueryRequestLog is an ipass extension (docs/api.md).
+	OpQueryRequestLog = "queryRequestLog"
 
 	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
 
 	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
+	PathQueryRequestLog  = "/api/open/alipay/v1/ipass/pass/manage/queryRequestLog"
 )
 
 // Defaults of [Config].
@@ -257,9 +260,9 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	c.hc = httpClient(cfg.HTTPClient)
-	c.ops = make(map[string]endpoint, 4)
+	c.ops = make(map[string]endpoint, 5)
 	for _, op := range [...][2]string{{OpCreatePass, PathCreatePass}, {OpUpdatePass, PathUpdatePass}, {OpQueryPass, PathQueryPass},
-		{OpQueryPassHistory, PathQueryPassHistory}} {
+		{OpQueryPassHistory, PathQueryPassHistory}, {OpQueryRequestLog, PathQueryRequestLog}} {
 		c.ops[op[0]] = c.endpoint(op[0], op[1])
 	}
 	return c, nil
