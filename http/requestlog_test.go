@@ -201,6 +201,7 @@ func TestRequestLogNeverBlocks(t *testing.T) {
 		case r := <-done:
 			h.must(r, ipass.CodeParamIllegal)
 		case <-time.After(10 * time.Second):
+			w.Start() // unblock it, so that the server can close
 			t.Fatalf("request %d blocked on the request log", i)
 		}
 	}
