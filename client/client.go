@@ -28,12 +28,15 @@ const (
 	OpQueryPass  = gateway.OpQueryPass
 	// OpQueryPassHistory is an ipass extension (docs/api.md).
 	OpQueryPassHistory = gateway.OpQueryPassHistory
+	// OpQueryRequestLog is an ipass extension (docs/api.md).
+	OpQueryRequestLog = gateway.OpQueryRequestLog
 
 	PathCreatePass = gateway.PathCreatePass
 	PathUpdatePass = gateway.PathUpdatePass
 	PathQueryPass  = gateway.PathQueryPass
 
 	PathQueryPassHistory = gateway.PathQueryPassHistory
+	PathQueryRequestLog  = gateway.PathQueryRequestLog
 )
 
 // Defaults of [Config].

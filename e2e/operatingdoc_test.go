@@ -571,7 +571,7 @@ func TestOperatingDocFlags(t *testing.T) {
 	serve := helpFlags(t, "serve")
 	for _, args := range [][]string{{"serve"}, {"keygen"}, {"call"}, {"sign"}, {"verify"}, {"bench"}, {"version"},
 		{"admin", "apply"}, {"admin", "export"}, {"admin", "passes", "list"}, {"admin", "passes", "show"},
-		{"admin", "wallet-link"}, {"admin", "wallet-secret", "rotate"}, {"admin", "seed"}} {
+		{"admin", "wallet-link"}, {"admin", "wallet-secret", "rotate"}, {"admin", "seed"}, {"admin", "requests"}} {
 		for f := range helpFlags(t, args...) {
 			all[f] = true
 		}
@@ -603,6 +603,8 @@ func TestOperatingDocFlags(t *testing.T) {
 		{"| 1 MiB (`REQUEST_TOO_LARGE`, 413) | `--max-body-bytes` |", "max-body-bytes", "(default 1048576)"},
 		{"| ±5 min (`REQUEST_TIME_EXPIRED`) | `--request-time-window` |", "request-time-window", "(default 5m0s)"},
 		{"It is on by default, on the listen address;\n`--metrics=false` turns it off", "metrics", "(default true)"},
+		{"`--request-log-retention` (default 7 days)", "request-log-retention", "(default 168h0m0s)"},
+		{"`--request-log-max-rows` (default 100000)", "request-log-max-rows", "(default 100000)"},
 	} {
 		if !strings.Contains(doc, c.doc) {
 			t.Errorf("docs/operating.md no longer says %q: update this test with it", c.doc)

@@ -9,13 +9,16 @@ const (
 	OpCreatePass = "createPass"
 	OpUpdatePass = "updatePass"
 	OpQueryPass  = "queryPass"
-	// OpQueryPassHistory is this project's extension [ext].
+	// OpQueryPassHistory and OpQueryRequestLog are this project's
+	// extensions [ext].
 	OpQueryPassHistory = "queryPassHistory"
+	OpQueryRequestLog  = "queryRequestLog"
 
 	PathCreatePass       = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass       = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass        = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
 	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
+	PathQueryRequestLog  = "/api/open/alipay/v1/ipass/pass/manage/queryRequestLog"
 )
 
 // Operation is one endpoint of the API.
@@ -30,6 +33,7 @@ var operations = []Operation{
 	{OpUpdatePass, PathUpdatePass, false},
 	{OpQueryPass, PathQueryPass, false},
 	{OpQueryPassHistory, PathQueryPassHistory, true},
+	{OpQueryRequestLog, PathQueryRequestLog, true},
 }
 
 // Operations lists every operation, the official ones first.

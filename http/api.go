@@ -46,6 +46,12 @@ type exchange struct {
 	passID  string
 	pass    *ipass.PassView
 	history *ipass.HistoryPage
+	logPage *ipass.RequestLogPage
+
+	// for the request log (requestlog.go)
+	contentSum          [32]byte // SHA-256 of the signed content, once G9 computed it
+	summed              bool
+	merchantID, passArg string // merchantId and passId the request named
 
 	// the answer's resultCode and body once settled (or a repeat's kept
 	// one); body nil until then
@@ -63,27 +69,37 @@ func (x *exchange) redact(err error) error {
 	return err
 }
 
-type operation int
+// operation runs one operation for a verified caller on the plaintext body
+// and leaves its result on x.
+type operation func(s *Server, ctx context.Context, caller ipass.Caller, x *exchange, body []byte) error
 
-const (
-	opCreate operation = iota + 1
-	opUpdate
-	opQuery
-	opHistory
-)
+// operations dispatches by path (G1): the paths are package gateway's, the
+// one spelling the server, the SDK and the CLI share.
+var operations = map[string]operation{
+	gateway.PathCreatePass: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+		x.passID, err = s.Service.CreatePass(ctx, c, body)
+		return err
+	},
+	gateway.PathUpdatePass: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) error {
+		return s.Service.UpdatePass(ctx, c, body)
+	},
+	gateway.PathQueryPass: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+		x.pass, err = s.Service.QueryPass(ctx, c, body)
+		return err
+	},
+	gateway.PathQueryPassHistory: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+		x.history, err = s.Service.QueryPassHistory(ctx, c, body)
+		return err
+	},
+	gateway.PathQueryRequestLog: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+		x.logPage, err = s.queryRequestLog(ctx, c.ClientID, body)
+		return err
+	},
+}
 
 func operationFor(path string) (operation, bool) {
-	switch path {
-	case PathCreatePass:
-		return opCreate, true
-	case PathUpdatePass:
-		return opUpdate, true
-	case PathQueryPass:
-		return opQuery, true
-	case PathQueryPassHistory:
-		return opHistory, true
-	}
-	return 0, false
+	op, ok := operations[path]
+	return op, ok
 }
 
 // coreHeaders may appear once only (spec 2.1).
@@ -114,6 +130,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		"tracer_id", x.tracerID, "client_id", x.clientID, "method", x.method, "path", x.path,
 		"result_code", string(code), "result_message", truncate(ipass.ErrorMessage(err), 256), "http_status", code.HTTPStatus(),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000)
+	s.recordRequest(x, err, start)
 }
 
 // processSafely turns a panic anywhere below into UNKNOWN_EXCEPTION, so a
@@ -214,6 +231,9 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	}
 	// G9: over the raw bytes received, never re-serialised.
 	content := gateway.Content(r.Method, x.path, x.clientID, requestTime, body)
+	if s.RequestLog != nil {
+		x.contentSum, x.summed = sha256.Sum256(content), true
+	}
 	timer := s.cryptoStart()
 	err = gateway.Verify(pub, params.Algorithm, content, params.Signature)
 	s.cryptoDone(timer, CryptoVerify, string(params.Algorithm))
@@ -248,17 +268,8 @@ func (s *Server) execute(ctx context.Context, x *exchange, op operation, encrypt
 		}
 	}
 
-	caller := ipass.Caller{ClientID: x.client.ID, TracerID: x.tracerID}
-	switch op {
-	case opCreate:
-		x.passID, err = s.Service.CreatePass(ctx, caller, body)
-	case opUpdate:
-		err = s.Service.UpdatePass(ctx, caller, body)
-	case opQuery:
-		x.pass, err = s.Service.QueryPass(ctx, caller, body)
-	case opHistory:
-		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
-	}
+	err = op(s, ctx, ipass.Caller{ClientID: x.client.ID, TracerID: x.tracerID}, x, body)
+	s.noteArguments(x, body, err)
 	// Name the field, never its value (see redact).
 	return x.redact(err)
 }
@@ -266,13 +277,8 @@ func (s *Server) execute(ctx context.Context, x *exchange, op operation, encrypt
 // identify is G5: a present, well-formed, registered Client-Id.
 func (s *Server) identify(ctx context.Context, x *exchange) (*ipass.Client, error) {
 	id := x.clientID
-	switch {
-	case id == "":
-		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id: header is missing or empty")
-	case len(id) > 64:
-		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id: longer than 64 characters")
-	case !visibleASCII(id):
-		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id: only visible ASCII characters are allowed")
+	if err := gateway.CheckClientID(id); err != nil {
+		return nil, ipass.Errorf(ipass.CodeInvalidClient, "Client-Id: %v", err)
 	}
 	client, err := s.Tenants.Client(ctx, id)
 	if errors.Is(err, ipass.ErrNotFound) {

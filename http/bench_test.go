@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ipass-dev/ipass/gateway"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/sqlstore"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	"github.com/ipass-dev/ipass/tenants"
 )
@@ -23,10 +25,17 @@ import (
 //
 //	go test ./http/ -run '^$' -bench ServeUpdatePass/sqlite -benchtime 2000x -cpuprofile /tmp/cpu.out
 //	go tool pprof -top -nodecount 40 /tmp/cpu.out
+//
+// Each engine runs without and with the request log (requestlog=on: every
+// request's entry queued and written in batches), to show what it costs.
 func BenchmarkServeUpdatePass(b *testing.B) {
-	for name, open := range sqlstoretest.Engines(b) {
+	for name, open := range requestLogVariants(sqlstoretest.Engines(b)) {
 		b.Run(name, func(b *testing.B) {
 			h := newHarness(b, open(b))
+			if strings.HasSuffix(name, "/requestlog=on") {
+				w := withRequestLog(h)
+				defer func() { b.ReportMetric(float64(w.Dropped()), "dropped") }()
+			}
 			// Rate limit off, as in the e2e benchmark: the harness clock
 			// stands still, so the bucket would never refill.
 			fx, err := tenants.Load(fixturesFile)
@@ -92,4 +101,14 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 		})
 	}
+}
+
+// requestLogVariants names each engine twice: ENGINE/requestlog=off and
+// ENGINE/requestlog=on.
+func requestLogVariants(engines map[string]func(testing.TB) *sqlstore.DB) map[string]func(testing.TB) *sqlstore.DB {
+	out := map[string]func(testing.TB) *sqlstore.DB{}
+	for name, open := range engines {
+		out[name+"/requestlog=off"], out[name+"/requestlog=on"] = open, open
+	}
+	return out
 }

@@ -193,6 +193,8 @@ func pathOf(op string) string {
 		return ipasshttp.PathQueryPass
 	case "queryPassHistory":
 		return ipasshttp.PathQueryPassHistory
+	case "queryRequestLog":
+		return ipasshttp.PathQueryRequestLog
 	}
 	return ipasshttp.PathUpdatePass
 }

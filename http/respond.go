@@ -27,7 +27,11 @@ type envelope struct {
 	PassID             string          `json:"passId,omitempty"`
 	Pass               *ipass.PassView `json:"pass,omitempty"`
 	*ipass.HistoryPage                 // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
+	*logPage                           // queryRequestLog [ext]: entries, nextFromId
 }
+
+// logPage is embedded under a short name, so the envelope's fields keep their alignment.
+type logPage = ipass.RequestLogPage
 
 // respond writes the signed (and, where the request was encrypted,
 // encrypted) response for err. It never writes an unsigned response: if
@@ -116,6 +120,7 @@ func (s *Server) answerBody(x *exchange, err error) (ipass.Code, []byte) {
 		if env.HistoryPage = x.history; x.history != nil {
 			env.PassID = x.history.PassID // the envelope's passId shadows the page's
 		}
+		env.logPage = x.logPage
 	}
 	body, mErr := ipass.MarshalJSON(env)
 	if mErr != nil {

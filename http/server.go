@@ -21,13 +21,16 @@ import (
 	"github.com/ipass-dev/ipass/gateway"
 )
 
-// The endpoint paths. Matching is exact and case-sensitive (spec 1, rule 1).
+// The endpoint paths, as package gateway spells them. Matching is exact and
+// case-sensitive (spec 1, rule 1).
 const (
-	PathCreatePass = "/api/open/alipay/v1/ipass/pass/manage/createPass"
-	PathUpdatePass = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
-	PathQueryPass  = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
+	PathCreatePass = gateway.PathCreatePass
+	PathUpdatePass = gateway.PathUpdatePass
+	PathQueryPass  = gateway.PathQueryPass
 	// PathQueryPassHistory is this project's extension [ext] (docs/api.md).
-	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
+	PathQueryPassHistory = gateway.PathQueryPassHistory
+	// PathQueryRequestLog is this project's extension [ext] (docs/api.md).
+	PathQueryRequestLog = gateway.PathQueryRequestLog
 )
 
 // DefaultMaxBodyBytes is the request body limit of G3 (1 MiB as received).
@@ -115,6 +118,12 @@ type Server struct {
 	Observer Observer
 	// Metrics, when set, answers GET /metrics (the Prometheus exposition).
 	Metrics http.Handler
+	// RequestLog keeps every request of a known client for the merchant
+	// to read (queryRequestLog [ext], requestlog.go); nil: none is kept
+	// and queryRequestLog is not offered.
+	RequestLog ipass.RequestLog
+	// NodeName names this process in the request log.
+	NodeName string
 
 	// RequestTimeWindow is W of spec 2.3: accepted |now − Request-Time|.
 	RequestTimeWindow time.Duration

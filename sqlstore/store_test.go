@@ -58,6 +58,7 @@ var contract = []contractTest{
 	{"TwoProcesses", testTwoProcesses},
 	{"CheckIntegrity", testCheckIntegrity},
 	{"ClientCache", testClientCache},
+	{"RequestLog", testRequestLog},
 }
 
 func TestContract(t *testing.T) {

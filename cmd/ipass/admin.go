@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register("admin", "provision tenants (apply, export); inspect passes and their history (passes)", runAdmin)
+	register("admin", "provision tenants (apply, export); inspect passes and their history (passes) and the request log (requests)", runAdmin)
 }
 
 const adminUsage = `Usage: ipass admin SUBCOMMAND [flags]
@@ -37,6 +37,8 @@ Subcommands:
   passes show PASSID
                   one pass and every version of its history
   seed --passes N add N passes straight into the database, for measuring at scale
+  requests [--client ID] [--since WHEN] [--result CODE] [--pass PASSID] [--json]
+                  the request log, newest first
 
 Run ` + "`ipass admin SUBCOMMAND --help`" + ` for the flags of a subcommand.
 `
@@ -64,6 +66,8 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminPasses(ctx, e, args[1:])
 	case "seed":
 		return runAdminSeed(ctx, e, args[1:])
+	case "requests":
+		return runAdminRequests(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "ipass admin: unknown subcommand %q\n\n%s", args[0], adminUsage)
 	return exitUsage

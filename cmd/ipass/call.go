@@ -30,8 +30,8 @@ func init() {
 const callUsage = `Usage: ipass call OPERATION [flags] BODY.json|-
 
 Sends BODY (a file, or - for stdin) as one signed request of OPERATION
-(createPass, updatePass, queryPass, queryPassHistory, or an endpoint path
-starting with /),
+(createPass, updatePass, queryPass, queryPassHistory, queryRequestLog, or an
+endpoint path starting with /),
 verifies the response signature, decrypts it if it is encrypted, and prints
 the response JSON on stdout. The file's bytes are signed exactly as they are,
 unless --set is given: then the body is parsed, changed and re-encoded as

@@ -43,6 +43,7 @@ type serveConfig struct {
 	// Wallet event stream caps and keep-alive; defaults in package http.
 	walletMaxStreams, walletMaxStreamsPerIP, walletMaxStreamsPerHolder int
 	walletKeepAlive                                                    time.Duration
+	requestLog                                                         requestLogConfig
 }
 
 func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
@@ -73,6 +74,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
 	fs.IntVar(&c.maxConnections, "max-connections", 0, "most connections open at once (0: the descriptor limit, ulimit -n, less 128 kept for the database and files)")
 	c.walletFlags(fs)
+	c.requestLog.flags(fs)
 	return fs
 }
 
@@ -137,5 +139,5 @@ func (c *serveConfig) validate() error {
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
-	return nil
+	return c.requestLog.validate()
 }

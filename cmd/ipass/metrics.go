@@ -10,6 +10,7 @@ import (
 
 	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/metrics"
+	"github.com/ipass-dev/ipass/reqlog"
 	"github.com/ipass-dev/ipass/sqlstore"
 )
 
@@ -21,6 +22,9 @@ func instrument(srv *ipasshttp.Server, db *sqlstore.DB, cpus int) http.Handler {
 	m.RegisterCPUs(cpus)
 	db.SetObserver(m)
 	srv.Observer = m
+	if w, ok := srv.RequestLog.(*reqlog.Writer); ok {
+		m.RegisterRequestLog(w.Written, w.Dropped)
+	}
 	return m.Handler()
 }
 

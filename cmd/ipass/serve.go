@@ -119,6 +119,11 @@ func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger,
 		RequestTimeWindow: cfg.requestTimeWindow,
 		MaxBodyBytes:      cfg.maxBodyBytes,
 	}
+	if w := startRequestLog(ctx, cfg.requestLog, db, logger); w != nil {
+		srv.RequestLog, srv.NodeName = w, cfg.requestLog.nodeName
+		// After Shutdown no request is left to record: write what is queued.
+		defer w.Close(context.Background())
+	}
 	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
 		return err
 	}
