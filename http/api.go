@@ -37,6 +37,7 @@ type exchange struct {
 	aesKeyLen  int               // request AES key length once recovered (after G9 only)
 	retryAfter time.Duration     // for REQUEST_TRAFFIC_EXCEED_LIMIT
 	methodBad  bool              // 405: add Allow
+	chaos      *ipass.ChaosRule  // a sandbox rule taken for this request (sandbox.go)
 
 	// repeats (see settle)
 	envelope        []byte // SHA-256 of the Encrypt header (encrypted only)
@@ -102,7 +103,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		x.clientID, x.hasClientID = v[0], true
 	}
 
-	err := s.processSafely(r.Context(), x, r)
+	err := s.chaosAfter(r.Context(), x, s.processSafely(r.Context(), x, r))
+	chaosDrop(x)
 	code := ipass.ErrorCode(err)
 	if code == ipass.CodeUnknownException {
 		s.logger().ErrorContext(r.Context(), "internal error",
@@ -219,6 +221,10 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	s.cryptoDone(timer, CryptoVerify, string(params.Algorithm))
 	if err != nil {
 		return invalidSignature(params.Algorithm, key.Version, pub, content)
+	}
+	// A sandbox's failure on purpose, before anything is recorded or run.
+	if err := s.chaosBefore(ctx, x, op); err != nil {
+		return err
 	}
 	// G10, G11: decided by the store in the operation's own transaction
 	// (one commit per request), or alone by settle when nothing is written.

@@ -71,6 +71,7 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	} else {
 		alg = gateway.RSA256
 	}
+	content, signed := chaosSigned(x, content)
 	timer := s.cryptoStart()
 	sig, sErr := gateway.Sign(signer, alg, content)
 	s.cryptoDone(timer, CryptoSign, string(alg))
@@ -84,7 +85,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 		setProtocolHeader(h, x.client, "Client-Id", x.clientID)
 	}
 	setProtocolHeader(h, x.client, "Response-Time", responseTime)
-	setProtocolHeader(h, x.client, "Signature", gateway.FormatSignatureHeader(alg, s.Keys.KeyVersion, sig))
+	if signed {
+		setProtocolHeader(h, x.client, "Signature", gateway.FormatSignatureHeader(alg, s.Keys.KeyVersion, sig))
+	}
 	setProtocolHeader(h, x.client, "Tracer-Id", x.tracerID)
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))

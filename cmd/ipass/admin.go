@@ -37,6 +37,8 @@ Subcommands:
   passes show PASSID
                   one pass and every version of its history
   seed --passes N add N passes straight into the database, for measuring at scale
+  chaos add|list|clear --client ID
+                  a sandbox only: arm failures on purpose (docs/sandbox.md)
 
 Run ` + "`ipass admin SUBCOMMAND --help`" + ` for the flags of a subcommand.
 `
@@ -64,6 +66,8 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminPasses(ctx, e, args[1:])
 	case "seed":
 		return runAdminSeed(ctx, e, args[1:])
+	case "chaos":
+		return runAdminChaos(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "ipass admin: unknown subcommand %q\n\n%s", args[0], adminUsage)
 	return exitUsage

@@ -1,0 +1,175 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+)
+
+// Sandbox servers fail on purpose (docs/sandbox.md). Everything here is
+// reached only when Server.Chaos is set, which `ipass serve` does with
+// --sandbox alone; no operation knows about it. A rule is taken once the
+// request is authentic (after G9): an armed failure is never spent on a
+// forged or broken request, and never touches another client.
+
+// DefaultChaosRefresh is how long a sandbox node trusts its list of the
+// clients that have rules, before reading it again.
+const DefaultChaosRefresh = time.Second
+
+// chaosCache is the set of clients with rules, read at most once per
+// refresh: requests of every other client cost no database work.
+type chaosCache struct {
+	mu      sync.Mutex
+	clients map[string]bool
+	readAt  time.Time
+}
+
+func (s *Server) chaosRefresh() time.Duration {
+	if s.ChaosRefresh > 0 {
+		return s.ChaosRefresh
+	}
+	return DefaultChaosRefresh
+}
+
+// chaosArmed reports whether clientID may have a rule.
+func (s *Server) chaosArmed(ctx context.Context, clientID string) (bool, error) {
+	c := &s.chaosCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.clients == nil || time.Since(c.readAt) >= s.chaosRefresh() {
+		ids, err := s.Chaos.ChaosClients(ctx)
+		if err != nil {
+			return false, err
+		}
+		c.clients = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			c.clients[id] = true
+		}
+		c.readAt = time.Now()
+	}
+	return c.clients[clientID], nil
+}
+
+func (op operation) name() string {
+	switch op {
+	case opCreate:
+		return "createPass"
+	case opUpdate:
+		return "updatePass"
+	case opQuery:
+		return "queryPass"
+	}
+	return "queryPassHistory"
+}
+
+// chaosBefore takes the client's next rule for op, if any (sandbox only).
+// A rule without AfterExecute holds and fails the request here, before
+// anything is recorded or run; a delay-only one holds it and lets it run.
+func (s *Server) chaosBefore(ctx context.Context, x *exchange, op operation) error {
+	if s.Chaos == nil {
+		return nil
+	}
+	armed, err := s.chaosArmed(ctx, x.client.ID)
+	if err != nil || !armed {
+		return err
+	}
+	rule, ok, err := s.Chaos.TakeChaosRule(ctx, x.client.ID, op.name())
+	if err != nil || !ok {
+		return err
+	}
+	x.chaos = &rule
+	s.logger().InfoContext(ctx, "sandbox: failing on purpose", "tracer_id", x.tracerID, "client_id", x.clientID, "rule", rule.String())
+	if rule.AfterExecute {
+		return nil
+	}
+	if err := hold(ctx, rule.Delay); err != nil {
+		return err
+	}
+	return chaosFailure(x, false)
+}
+
+// chaosAfter applies an AfterExecute rule once the request ran and
+// committed: err is its real outcome, replaced for the failure kinds.
+func (s *Server) chaosAfter(ctx context.Context, x *exchange, err error) error {
+	if x.chaos == nil || !x.chaos.AfterExecute {
+		return err
+	}
+	if herr := hold(ctx, x.chaos.Delay); herr != nil {
+		return herr
+	}
+	if failure := chaosFailure(x, true); failure != nil {
+		x.body = nil // not the kept answer of a repeat: this failure
+		return failure
+	}
+	return err
+}
+
+// chaosFailure is the error a rule answers with, as a real failure of that
+// kind reads; nil where the real answer is kept (delay only, and after
+// execution the kinds that change only the signature or the connection).
+func chaosFailure(x *exchange, executed bool) error {
+	switch x.chaos.Answer {
+	case ipass.ChaosDelayOnly:
+		return nil
+	case ipass.ChaosSystemError:
+		return &ipass.Error{Code: ipass.Code(ipass.ChaosSystemError), Message: "system error; the outcome is not known: query, or retry the same request"}
+	case ipass.ChaosTrafficExceedLimit:
+		x.retryAfter = time.Second
+		return ipass.Errorf(ipass.CodeTrafficExceedLimit, "Client-Id: rate limit of %d requests per second exceeded", x.client.RateLimit)
+	case ipass.ChaosUnknownException:
+	default: // UNSIGNED, BAD_SIGNATURE, DROP
+		if executed {
+			return nil
+		}
+	}
+	if executed {
+		return &ipass.Error{Code: ipass.CodeUnknownException, Message: "internal server error; the outcome is not known: query, or retry the same request"}
+	}
+	return &ipass.Error{Code: ipass.CodeUnknownException, Message: ipass.ErrorMessage(errInternal)}
+}
+
+// errInternal stands for an unexpected failure: its message is the one
+// every internal error is answered with.
+var errInternal = errors.New("failure on purpose")
+
+// chaosDrop ends the exchange without an answer: net/http closes the
+// connection (HTTP/1.1) or resets the stream (HTTP/2) on this panic.
+func chaosDrop(x *exchange) {
+	if x.chaos != nil && x.chaos.Answer == ipass.ChaosDrop {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// chaosSigned is what respond signs: content, other bytes (BAD_SIGNATURE),
+// or nothing at all (UNSIGNED: ok false).
+func chaosSigned(x *exchange, content []byte) (signed []byte, ok bool) {
+	if x.chaos == nil {
+		return content, true
+	}
+	switch x.chaos.Answer {
+	case ipass.ChaosUnsigned:
+		return nil, false
+	case ipass.ChaosBadSignature:
+		return append(content[:len(content):len(content)], '.'), true
+	}
+	return content, true
+}
+
+// hold waits d, or until the client goes away.
+func hold(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
