@@ -104,7 +104,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	err := s.chaosAfter(r.Context(), x, s.processSafely(r.Context(), x, r))
-	chaosDrop(x)
+	if chaosIntercept(w, x) {
+		return
+	}
 	code := ipass.ErrorCode(err)
 	if code == ipass.CodeUnknownException {
 		s.logger().ErrorContext(r.Context(), "internal error",

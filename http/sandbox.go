@@ -115,13 +115,11 @@ func chaosFailure(x *exchange, executed bool) error {
 	switch x.chaos.Answer {
 	case ipass.ChaosDelayOnly:
 		return nil
-	case ipass.ChaosSystemError:
-		return &ipass.Error{Code: ipass.Code(ipass.ChaosSystemError), Message: "system error; the outcome is not known: query, or retry the same request"}
 	case ipass.ChaosTrafficExceedLimit:
 		x.retryAfter = time.Second
 		return ipass.Errorf(ipass.CodeTrafficExceedLimit, "Client-Id: rate limit of %d requests per second exceeded", x.client.RateLimit)
 	case ipass.ChaosUnknownException:
-	default: // UNSIGNED, BAD_SIGNATURE, DROP
+	default: // UNSIGNED, BAD_SIGNATURE, DROP, SYSTEM_ERROR (see chaosIntercept)
 		if executed {
 			return nil
 		}
@@ -136,12 +134,26 @@ func chaosFailure(x *exchange, executed bool) error {
 // every internal error is answered with.
 var errInternal = errors.New("failure on purpose")
 
-// chaosDrop ends the exchange without an answer: net/http closes the
-// connection (HTTP/1.1) or resets the stream (HTTP/2) on this panic.
-func chaosDrop(x *exchange) {
-	if x.chaos != nil && x.chaos.Answer == ipass.ChaosDrop {
-		panic(http.ErrAbortHandler)
+// chaosIntercept answers for the kinds that never reach respond, and
+// reports whether it did. DROP ends the exchange without an answer: net/http
+// closes the connection (HTTP/1.1) or resets the stream (HTTP/2) on this
+// panic. SYSTEM_ERROR is a failure in front of the server, as a proxy or
+// load balancer answers when it cannot reach it: 502, plain text, none of
+// the protocol's headers, unsigned.
+func chaosIntercept(w http.ResponseWriter, x *exchange) bool {
+	if x.chaos == nil {
+		return false
 	}
+	switch x.chaos.Answer {
+	case ipass.ChaosDrop:
+		panic(http.ErrAbortHandler)
+	case ipass.ChaosSystemError:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("502 Bad Gateway: system error\n"))
+		return true
+	}
+	return false
 }
 
 // chaosSigned is what respond signs: content, other bytes (BAD_SIGNATURE),

@@ -1,0 +1,210 @@
+package http_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/gateway"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
+)
+
+// sandboxNode is one sandbox server on the database at dsn: nodes made on
+// one dsn are processes sharing a database. It re-reads which clients have
+// rules on every request, so a rule armed through one node is seen by the
+// next request to the other at once (in production: within a second).
+func sandboxNode(t *testing.T, dsn string) *harness {
+	t.Helper()
+	db := sqlstoretest.Open(t, dsn)
+	h := newHarness(t, db)
+	h.srv.Chaos = db
+	h.srv.ChaosRefresh = time.Nanosecond
+	return h
+}
+
+// rawSend sends r and returns what came back, without the harness's
+// checks: chaos answers are unsigned, badly signed or missing on purpose.
+func (h *harness) rawSend(r req) (*http.Response, []byte, req, error) {
+	httpReq, r := h.build(r)
+	resp, err := http.DefaultClient.Do(httpReq)
+	if err != nil {
+		return nil, nil, r, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp, raw, r, err
+}
+
+// TestSandboxChaos arms every answer kind, with and without
+// --after-execute, through one node and sends the request to the other: the
+// answer is the kind's, and the update committed exactly when the rule
+// said so.
+func TestSandboxChaos(t *testing.T) {
+	for name, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			dsn := newDSN(t)
+			a, b := sandboxNode(t, dsn), sandboxNode(t, dsn)
+			pass := createMember(t, a)
+			points := 100
+			update := func() string {
+				points++
+				return fmt.Sprintf(`{"merchantId":"%s","userId":"%s","passId":"%s","status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_zh_HK$":%d,"$points_en_US$":%d}}`,
+					merchantA, user1, pass, points, points)
+			}
+			for _, kind := range ipass.ChaosAnswers {
+				for _, after := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/after=%v", kind, after), func(t *testing.T) {
+						a, b := a.in(t), b.in(t)
+						before := a.query(merchantA, pass).Version
+						if _, err := a.db.AddChaosRule(context.Background(), ipass.ChaosRule{ClientID: clientA,
+							Operation: "updatePass", Answer: kind, Remaining: 1, AfterExecute: after}); err != nil {
+							t.Fatal(err)
+						}
+						resp, raw, sent, err := b.rawSend(req{body: update()})
+						checkChaosAnswer(t, b, kind, after, sent, resp, raw, err)
+						wantVersion := before
+						if after {
+							wantVersion++
+						}
+						if v := a.query(merchantA, pass).Version; v != wantVersion {
+							t.Fatalf("version %d after the request, want %d (executed: %v)", v, wantVersion, after)
+						}
+						// Used up: the next request is answered as usual.
+						b.must(b.send(req{body: update()}), ipass.CodeSuccess)
+					})
+				}
+			}
+			t.Run("delay", func(t *testing.T) {
+				a, b := a.in(t), b.in(t)
+				if _, err := a.db.AddChaosRule(context.Background(), ipass.ChaosRule{ClientID: clientA,
+					Operation: "*", Remaining: 1, Delay: 300 * time.Millisecond}); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				b.must(b.send(req{body: update()}), ipass.CodeSuccess)
+				if took := time.Since(start); took < 300*time.Millisecond {
+					t.Fatalf("answered after %s, want the 300ms delay", took)
+				}
+			})
+			t.Run("other client untouched, in order, times", func(t *testing.T) {
+				a, b := a.in(t), b.in(t)
+				ctx := context.Background()
+				for _, r := range []ipass.ChaosRule{
+					{ClientID: clientA, Operation: "queryPass", Answer: ipass.ChaosUnknownException, Remaining: 2},
+					{ClientID: clientA, Operation: "*", Answer: ipass.ChaosTrafficExceedLimit, Remaining: 1},
+				} {
+					if _, err := a.db.AddChaosRule(ctx, r); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// clientB has no rule: its requests are answered as usual.
+				b.must(b.send(req{clientID: clientB, path: pathOf("queryPass"),
+					body: `{"merchantId":"` + merchantB + `","passId":"1"}`}), ipass.CodePassHasNotExist)
+				q := `{"merchantId":"` + merchantA + `","passId":"` + pass + `"}`
+				b.must(b.op("queryPass", q), ipass.CodeUnknownException)
+				a.must(a.op("queryPass", q), ipass.CodeUnknownException)
+				b.must(b.op("queryPass", q), ipass.CodeTrafficExceedLimit)
+				b.must(b.op("queryPass", q), ipass.CodeSuccess)
+				if rules, err := a.db.ChaosRules(ctx, clientA); err != nil || len(rules) != 0 {
+					t.Fatalf("rules left: %v, %v", rules, err)
+				}
+			})
+		})
+	}
+}
+
+// checkChaosAnswer checks that the answer is what a real failure of kind
+// looks like.
+func checkChaosAnswer(t *testing.T, h *harness, kind ipass.ChaosAnswer, after bool, sent req, resp *http.Response, raw []byte, err error) {
+	t.Helper()
+	if kind == ipass.ChaosDrop {
+		if err == nil {
+			t.Fatalf("DROP: got HTTP %d %s, want the connection closed without an answer", resp.StatusCode, raw)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	switch kind {
+	case ipass.ChaosSystemError:
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Signature") != "" || resp.Header.Get("Tracer-Id") != "" {
+			t.Fatalf("SYSTEM_ERROR: HTTP %d %v %s; want a proxy's unsigned 502", resp.StatusCode, resp.Header, raw)
+		}
+		return
+	case ipass.ChaosUnsigned:
+		if resp.Header.Get("Signature") != "" || resp.Header.Get("Response-Time") == "" {
+			t.Fatalf("UNSIGNED: headers %v", resp.Header)
+		}
+	case ipass.ChaosBadSignature:
+		sig := resp.Header.Get("Signature")
+		if _, err := gateway.ParseSignatureHeader(sig); err != nil {
+			t.Fatalf("BAD_SIGNATURE: Signature %q is not well formed: %v", sig, err)
+		}
+		_, err := gateway.VerifyMessage(h.server.rsaPub, sent.method, sent.path, sent.clientID, resp.Header.Get("Response-Time"), raw, sig)
+		if err == nil {
+			t.Fatalf("BAD_SIGNATURE: the signature verifies")
+		}
+	default: // signed answers: the harness checks them as any answer
+		r := h.verify(sent, resp, raw)
+		want := ipass.Code(kind)
+		if r.code != want {
+			t.Fatalf("got %s (%s), want %s", r.code, r.message, want)
+		}
+		if kind == ipass.ChaosTrafficExceedLimit {
+			if s, _ := strconv.Atoi(resp.Header.Get("Retry-After")); s < 1 {
+				t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
+			}
+		}
+		return
+	}
+	// UNSIGNED and BAD_SIGNATURE: the body is the real answer after
+	// execution, an UNKNOWN_EXCEPTION before.
+	want := `"resultCode":"UNKNOWN_EXCEPTION"`
+	if after {
+		want = `"resultCode":"SUCCESS"`
+	}
+	if !strings.Contains(string(raw), want) {
+		t.Fatalf("%s: body %s, want %s", kind, raw, want)
+	}
+}
+
+// TestSandboxOff: a server that is not a sandbox never reads the rules,
+// even when the database holds some.
+func TestSandboxOff(t *testing.T) {
+	db := sqlstoretest.OpenSQLite(t)
+	h := newHarness(t, db)
+	pass := createMember(t, h)
+	if _, err := db.AddChaosRule(context.Background(), ipass.ChaosRule{ClientID: clientA, Operation: "*",
+		Answer: ipass.ChaosUnknownException, Remaining: 5}); err != nil {
+		t.Fatal(err)
+	}
+	h.query(merchantA, pass) // SUCCESS, not the armed failure
+	if rules, _ := db.ChaosRules(context.Background(), clientA); len(rules) != 1 || rules[0].Remaining != 5 {
+		t.Fatalf("a production server used a rule: %v", rules)
+	}
+	resp, err := http.Get(h.url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), "sandbox") {
+		t.Fatalf("/readyz of a production server: %q", body)
+	}
+	s := sandboxNode(t, sqlstoretest.NewSQLiteDSN(t))
+	if resp, err = http.Get(s.url + "/readyz"); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "sandbox") {
+		t.Fatalf("/readyz of a sandbox: %q", body)
+	}
+}
