@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSandboxDoc runs docs/sandbox.md's commands against the built binary,
+// as TestOperatingDoc does for docs/operating.md, and what the page says
+// they do: a production database refuses, a sandbox fails as armed.
+func TestSandboxDoc(t *testing.T) {
+	blocks := docBlocks(t, "sandbox.md")
+	for _, name := range []string{"sandbox-serve", "sandbox-arm", "sandbox-call", "sandbox-clear"} {
+		if _, ok := blocks[name]; !ok {
+			t.Fatalf("docs/sandbox.md has no block marked %s", name)
+		}
+	}
+	if len(blocks) != 4 {
+		t.Fatalf("docs/sandbox.md has %d marked blocks; this test runs 4", len(blocks))
+	}
+	examples := filepath.Join(moduleRoot(t), "examples") + "/"
+
+	t.Run("refused without --sandbox", func(t *testing.T) {
+		d := newDocShell(t, t.TempDir(), "examples/", examples)
+		prod := d.serve("ipass serve --data-dir ipass-data")
+		prod.stop(t)
+		for _, c := range commands(blocks["sandbox-arm"].text) {
+			out, err := d.try(c)
+			if err == nil || !strings.Contains(out, "ipass serve --sandbox") {
+				t.Fatalf("%s on a production database: %v\n%s", c, err, out)
+			}
+		}
+		// Nor can the production database be turned into a sandbox's.
+		out, err := d.try(blocks["sandbox-serve"].text + " --addr 127.0.0.1:0")
+		if err == nil || !strings.Contains(out, "--sandbox") {
+			t.Fatalf("serve --sandbox on a production database: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("walkthrough", func(t *testing.T) {
+		d := newDocShell(t, t.TempDir(), "examples/", examples)
+		srv := d.serve(blocks["sandbox-serve"].text)
+		if !strings.Contains(srv.log(), "SANDBOX:") || !strings.Contains(srv.log(), "sandbox=true") {
+			t.Fatalf("no sandbox banner:\n%s", srv.log())
+		}
+		if _, body := httpGet(t, srv.url+"/readyz"); !strings.Contains(string(body), "sandbox") {
+			t.Fatalf("/readyz: %s", body)
+		}
+		d.sub = strings.NewReplacer("examples/", examples, "http://127.0.0.1:8080", srv.url)
+		if out := d.block(blocks["sandbox-arm"]); !strings.Contains(out, "createPass UNKNOWN_EXCEPTION times=1") ||
+			!strings.Contains(out, "updatePass DROP times=1 after-execute") {
+			t.Fatalf("arm and list:\n%s", out)
+		}
+		call := blocks["sandbox-call"].text
+		if out, err := d.try(call); err == nil || !strings.Contains(out, "UNKNOWN_EXCEPTION") {
+			t.Fatalf("the armed call: %v\n%s\nserver:\n%s", err, out, srv.log())
+		}
+		if out := d.run(call); !strings.Contains(out, "SUCCESS") {
+			t.Fatalf("the call again:\n%s", out)
+		}
+		if out := d.block(blocks["sandbox-clear"]); !strings.Contains(out, "cleared 1 rule") {
+			t.Fatalf("clear:\n%s", out)
+		}
+		srv.stop(t)
+		// A sandbox's database never serves production.
+		if out, err := d.try("ipass serve --data-dir ipass-data --addr 127.0.0.1:0"); err == nil || !strings.Contains(out, "belongs to a sandbox") {
+			t.Fatalf("serve without --sandbox on a sandbox's database: %v\n%s", err, out)
+		}
+	})
+}
