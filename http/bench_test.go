@@ -27,6 +27,7 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 	for name, open := range sqlstoretest.Engines(b) {
 		b.Run(name, func(b *testing.B) {
 			h := newHarness(b, open(b))
+			sandboxBench(b, h)
 			// Rate limit off, as in the e2e benchmark: the harness clock
 			// stands still, so the bucket would never refill.
 			fx, err := tenants.Load(fixturesFile)

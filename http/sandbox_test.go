@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,5 +208,62 @@ func TestSandboxOff(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "sandbox") {
 		t.Fatalf("/readyz of a sandbox: %q", body)
+	}
+}
+
+// sandboxBench makes the benchmarked server a sandbox when
+// IPASS_BENCH_SANDBOX is set, with a rule armed for another client: the
+// cost a sandbox adds to a client without rules (docs/sandbox.md).
+func sandboxBench(b *testing.B, h *harness) {
+	if os.Getenv("IPASS_BENCH_SANDBOX") == "" {
+		return
+	}
+	h.srv.Chaos = h.db
+	if _, err := h.db.AddChaosRule(context.Background(), ipass.ChaosRule{ClientID: clientB, Operation: "*",
+		Answer: ipass.ChaosDrop, Remaining: 1}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// countingChaos counts the sandbox's reads.
+type countingChaos struct {
+	ipass.ChaosStore
+	mu             sync.Mutex
+	clients, takes int
+}
+
+func (c *countingChaos) ChaosClients(ctx context.Context) ([]string, error) {
+	c.mu.Lock()
+	c.clients++
+	c.mu.Unlock()
+	return c.ChaosStore.ChaosClients(ctx)
+}
+
+func (c *countingChaos) TakeChaosRule(ctx context.Context, clientID, op string) (ipass.ChaosRule, bool, error) {
+	c.mu.Lock()
+	c.takes++
+	c.mu.Unlock()
+	return c.ChaosStore.TakeChaosRule(ctx, clientID, op)
+}
+
+// TestSandboxCost: the requests of a client without rules make no database
+// work of their own on a sandbox: one read of who has rules per refresh,
+// whatever the number of requests, and no take.
+func TestSandboxCost(t *testing.T) {
+	db := sqlstoretest.OpenSQLite(t)
+	h := newHarness(t, db)
+	counting := &countingChaos{ChaosStore: db}
+	h.srv.Chaos, h.srv.ChaosRefresh = counting, time.Hour
+	if _, err := db.AddChaosRule(context.Background(), ipass.ChaosRule{ClientID: clientB, Operation: "*",
+		Answer: ipass.ChaosDrop, Remaining: 1}); err != nil {
+		t.Fatal(err)
+	}
+	pass := createMember(t, h)
+	for range 20 {
+		h.query(merchantA, pass)
+	}
+	if counting.clients != 1 || counting.takes != 0 {
+		t.Fatalf("21 requests of a client without rules: %d reads of the clients with rules, %d takes; want 1 and 0",
+			counting.clients, counting.takes)
 	}
 }
