@@ -11,11 +11,16 @@ const (
 	OpQueryPass  = "queryPass"
 	// OpQueryPassHistory is this project's extension [ext].
 	OpQueryPassHistory = "queryPassHistory"
+	// OpSandboxChaos [ext] arms the caller's own failures on purpose; only
+	// a sandbox serves it (docs/sandbox.md), any other server answers
+	// NO_INTERFACE_DEF.
+	OpSandboxChaos = "sandboxChaos"
 
 	PathCreatePass       = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass       = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass        = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
 	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
+	PathSandboxChaos     = "/api/open/alipay/v1/ipass/sandbox/chaos"
 )
 
 // Operation is one endpoint of the API.
@@ -30,6 +35,7 @@ var operations = []Operation{
 	{OpUpdatePass, PathUpdatePass, false},
 	{OpQueryPass, PathQueryPass, false},
 	{OpQueryPassHistory, PathQueryPassHistory, true},
+	{OpSandboxChaos, PathSandboxChaos, true},
 }
 
 // Operations lists every operation, the official ones first.

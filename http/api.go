@@ -47,6 +47,7 @@ type exchange struct {
 	passID  string
 	pass    *ipass.PassView
 	history *ipass.HistoryPage
+	rules   *[]chaosRuleView // sandboxChaos [ext]
 
 	// the answer's resultCode and body once settled (or a repeat's kept
 	// one); body nil until then
@@ -83,6 +84,8 @@ func operationFor(path string) (operation, bool) {
 		return opQuery, true
 	case PathQueryPassHistory:
 		return opHistory, true
+	case PathSandboxChaos:
+		return opSandboxChaos, true
 	}
 	return 0, false
 }
@@ -135,7 +138,7 @@ func (s *Server) processSafely(ctx context.Context, x *exchange, r *http.Request
 func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) error {
 	// G1, G2
 	op, ok := operationFor(x.path)
-	if !ok {
+	if !ok || op == opSandboxChaos && s.Chaos == nil { // a sandbox's only
 		return ipass.Errorf(ipass.CodeNoInterfaceDef, "path %s: no such interface", truncate(x.path, 200))
 	}
 	if r.Method != http.MethodPost {
@@ -266,6 +269,8 @@ func (s *Server) execute(ctx context.Context, x *exchange, op operation, encrypt
 		x.pass, err = s.Service.QueryPass(ctx, caller, body)
 	case opHistory:
 		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
+	case opSandboxChaos:
+		x.rules, err = s.sandboxChaos(ctx, x.client, body)
 	}
 	// Name the field, never its value (see redact).
 	return x.redact(err)

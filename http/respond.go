@@ -22,11 +22,12 @@ type resultInfo struct {
 // envelope is every response body (spec 7.1). `result` copies `resultInfo`
 // because the official Java SDK reads only `result`.
 type envelope struct {
-	ResultInfo         resultInfo      `json:"resultInfo"`
-	Result             resultInfo      `json:"result"`
-	PassID             string          `json:"passId,omitempty"`
-	Pass               *ipass.PassView `json:"pass,omitempty"`
-	*ipass.HistoryPage                 // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
+	ResultInfo         resultInfo       `json:"resultInfo"`
+	Result             resultInfo       `json:"result"`
+	PassID             string           `json:"passId,omitempty"`
+	Pass               *ipass.PassView  `json:"pass,omitempty"`
+	*ipass.HistoryPage                  // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
+	Rules              *[]chaosRuleView `json:"rules,omitempty"` // sandboxChaos [ext]
 }
 
 // respond writes the signed (and, where the request was encrypted,
@@ -115,7 +116,7 @@ func (s *Server) answerBody(x *exchange, err error) (ipass.Code, []byte) {
 	}
 	env := envelope{ResultInfo: info, Result: info}
 	if err == nil {
-		env.PassID, env.Pass = x.passID, x.pass
+		env.PassID, env.Pass, env.Rules = x.passID, x.pass, x.rules
 		if env.HistoryPage = x.history; x.history != nil {
 			env.PassID = x.history.PassID // the envelope's passId shadows the page's
 		}

@@ -1,13 +1,16 @@
 package http
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/ipass-dev/ipass"
+	"github.com/ipass-dev/ipass/gateway"
 )
 
 // Sandbox servers fail on purpose (docs/sandbox.md). Everything here is
@@ -54,6 +57,11 @@ func (s *Server) chaosArmed(ctx context.Context, clientID string) (bool, error) 
 	return c.clients[clientID], nil
 }
 
+// PathSandboxChaos is the sandboxChaos [ext] operation, served by a sandbox only.
+const PathSandboxChaos = gateway.PathSandboxChaos
+
+const opSandboxChaos = opHistory + 1
+
 func (op operation) name() string {
 	switch op {
 	case opCreate:
@@ -62,6 +70,8 @@ func (op operation) name() string {
 		return "updatePass"
 	case opQuery:
 		return "queryPass"
+	case opSandboxChaos:
+		return gateway.OpSandboxChaos
 	}
 	return "queryPassHistory"
 }
@@ -70,7 +80,7 @@ func (op operation) name() string {
 // A rule without AfterExecute holds and fails the request here, before
 // anything is recorded or run; a delay-only one holds it and lets it run.
 func (s *Server) chaosBefore(ctx context.Context, x *exchange, op operation) error {
-	if s.Chaos == nil {
+	if s.Chaos == nil || op == opSandboxChaos { // the way out is never blocked
 		return nil
 	}
 	armed, err := s.chaosArmed(ctx, x.client.ID)
@@ -184,4 +194,77 @@ func hold(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// chaosRuleView is a rule as sandboxChaos answers it.
+type chaosRuleView struct {
+	RuleID       int64  `json:"ruleId"`
+	Operation    string `json:"operation"`
+	Answer       string `json:"answer,omitempty"`
+	Remaining    int    `json:"remaining"`
+	AfterExecute bool   `json:"afterExecute"`
+	DelayMillis  int64  `json:"delayMillis"`
+}
+
+// chaosRequest is the sandboxChaos body. There is no clientId: a client
+// only ever reaches its own rules.
+type chaosRequest struct {
+	Action       string `json:"action"` // add, list or clear
+	Operation    string `json:"operation"`
+	Answer       string `json:"answer"`
+	Times        *int   `json:"times"`
+	AfterExecute bool   `json:"afterExecute"`
+	DelayMillis  int64  `json:"delayMillis"`
+}
+
+// sandboxChaos is the [ext] operation: the calling client arms, lists or
+// clears its own rules, and is answered the rules it has left.
+func (s *Server) sandboxChaos(ctx context.Context, c *ipass.Client, body []byte) (*[]chaosRuleView, error) {
+	if _, err := ipass.DecodeBody(body); err != nil {
+		return nil, err
+	}
+	var in chaosRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, ipass.Errorf(ipass.CodeParamIllegal, "body: %s", truncate(err.Error(), 200))
+	}
+	switch in.Action {
+	case "add":
+		r := ipass.ChaosRule{ClientID: c.ID, Operation: in.Operation, Answer: ipass.ChaosAnswer(in.Answer),
+			Remaining: 1, AfterExecute: in.AfterExecute, Delay: time.Duration(in.DelayMillis) * time.Millisecond}
+		if in.Times != nil {
+			r.Remaining = *in.Times
+		}
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if _, err := s.Chaos.AddChaosRule(ctx, r); err != nil {
+			return nil, err
+		}
+	case "clear":
+		if _, err := s.Chaos.ClearChaosRules(ctx, c.ID); err != nil {
+			return nil, err
+		}
+	case "list":
+	default:
+		return nil, ipass.Errorf(ipass.CodeParamIllegal, "action: %q is not add, list or clear", truncate(in.Action, 40))
+	}
+	s.chaosCache.forget() // this node obeys at once; the others within a refresh
+	rules, err := s.Chaos.ChaosRules(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]chaosRuleView, 0, len(rules))
+	for _, r := range rules {
+		views = append(views, chaosRuleView{RuleID: r.ID, Operation: r.Operation, Answer: string(r.Answer),
+			Remaining: r.Remaining, AfterExecute: r.AfterExecute, DelayMillis: r.Delay.Milliseconds()})
+	}
+	return &views, nil
+}
+
+func (c *chaosCache) forget() {
+	c.mu.Lock()
+	c.clients = nil
+	c.mu.Unlock()
 }

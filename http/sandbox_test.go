@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/gateway"
+	ipasshttp "github.com/ipass-dev/ipass/http"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
@@ -266,4 +268,65 @@ func TestSandboxCost(t *testing.T) {
 		t.Fatalf("21 requests of a client without rules: %d reads of the clients with rules, %d takes; want 1 and 0",
 			counting.clients, counting.takes)
 	}
+}
+
+// chaosOp sends a sandboxChaos [ext] request as client and returns the
+// rules it answered.
+func (h *harness) chaosOp(client, body string, want ipass.Code) []map[string]any {
+	h.t.Helper()
+	r := h.must(h.send(req{clientID: client, path: ipasshttp.PathSandboxChaos, body: body}), want)
+	var env struct{ Rules []map[string]any }
+	if err := json.Unmarshal(r.plain, &env); err != nil {
+		h.t.Fatal(err)
+	}
+	return env.Rules
+}
+
+// TestSandboxChaosOperation: a client arms, lists and clears its own rules
+// through the signed [ext] operation; another node obeys them; another
+// client neither sees nor reaches them; a production server has no such
+// operation.
+func TestSandboxChaosOperation(t *testing.T) {
+	for name, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			dsn := newDSN(t)
+			a, b := sandboxNode(t, dsn), sandboxNode(t, dsn)
+			pass := createMember(t, a)
+			q := `{"merchantId":"` + merchantA + `","passId":"` + pass + `"}`
+			rules := a.chaosOp(clientA, `{"action":"add","operation":"queryPass","answer":"REQUEST_TRAFFIC_EXCEED_LIMIT","times":2}`, ipass.CodeSuccess)
+			if len(rules) != 1 || rules[0]["operation"] != "queryPass" || rules[0]["remaining"] != float64(2) {
+				t.Fatalf("rules after add: %v", rules)
+			}
+			// Another client sees none of them, clears none of them, and
+			// cannot name a client.
+			if got := b.chaosOp(clientB, `{"action":"list"}`, ipass.CodeSuccess); len(got) != 0 {
+				t.Fatalf("clientB lists %v", got)
+			}
+			b.chaosOp(clientB, `{"action":"clear"}`, ipass.CodeSuccess)
+			b.chaosOp(clientB, `{"action":"clear","clientId":"`+clientA+`"}`, ipass.CodeParamIllegal)
+			b.chaosOp(clientB, `{"action":"add","operation":"queryPass","answer":"NOPE"}`, ipass.CodeParamIllegal)
+			// The other node obeys clientA's rule; clientB is untouched.
+			b.must(b.send(req{clientID: clientB, path: pathOf("queryPass"), body: `{"merchantId":"` + merchantB + `","passId":"1"}`}), ipass.CodePassHasNotExist)
+			b.must(b.op("queryPass", q), ipass.CodeTrafficExceedLimit)
+			if got := a.chaosOp(clientA, `{"action":"list"}`, ipass.CodeSuccess); len(got) != 1 || got[0]["remaining"] != float64(1) {
+				t.Fatalf("rules after one use: %v", got)
+			}
+			// A "*" rule never blocks the operation that clears it.
+			a.chaosOp(clientA, `{"action":"add","operation":"*","answer":"DROP","times":5}`, ipass.CodeSuccess)
+			if got := b.chaosOp(clientA, `{"action":"clear"}`, ipass.CodeSuccess); len(got) != 0 {
+				t.Fatalf("rules after clear: %v", got)
+			}
+			b.must(b.op("queryPass", q), ipass.CodeSuccess)
+		})
+	}
+	t.Run("production", func(t *testing.T) {
+		h := newHarness(t, sqlstoretest.OpenSQLite(t))
+		resp, raw, _, err := h.rawSend(req{path: ipasshttp.PathSandboxChaos, body: `{"action":"list"}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(raw), "NO_INTERFACE_DEF") {
+			t.Fatalf("a production server answered sandboxChaos: %d %s", resp.StatusCode, raw)
+		}
+	})
 }
