@@ -11,13 +11,13 @@ import (
 // they do: a production database refuses, a sandbox fails as armed.
 func TestSandboxDoc(t *testing.T) {
 	blocks := docBlocks(t, "sandbox.md")
-	for _, name := range []string{"sandbox-serve", "sandbox-arm", "sandbox-call", "sandbox-clear"} {
+	for _, name := range []string{"sandbox-serve", "sandbox-arm", "sandbox-call", "sandbox-clear", "sandbox-ext"} {
 		if _, ok := blocks[name]; !ok {
 			t.Fatalf("docs/sandbox.md has no block marked %s", name)
 		}
 	}
-	if len(blocks) != 4 {
-		t.Fatalf("docs/sandbox.md has %d marked blocks; this test runs 4", len(blocks))
+	if len(blocks) != 5 {
+		t.Fatalf("docs/sandbox.md has %d marked blocks; this test runs 5", len(blocks))
 	}
 	examples := filepath.Join(moduleRoot(t), "examples") + "/"
 
@@ -61,6 +61,13 @@ func TestSandboxDoc(t *testing.T) {
 		}
 		if out := d.block(blocks["sandbox-clear"]); !strings.Contains(out, "cleared 1 rule") {
 			t.Fatalf("clear:\n%s", out)
+		}
+		ext := commands(blocks["sandbox-ext"].text)
+		if out := d.run(ext[0]); !strings.Contains(out, `"rules":[{"ruleId":`) || !strings.Contains(out, `"answer":"UNSIGNED"`) {
+			t.Fatalf("sandboxChaos add:\n%s", out)
+		}
+		if out := d.run(ext[1]); !strings.Contains(out, `"rules":[]`) {
+			t.Fatalf("sandboxChaos clear:\n%s", out)
 		}
 		srv.stop(t)
 		// A sandbox's database never serves production.
