@@ -117,3 +117,12 @@ type ChaosStore interface {
 	// client's requests alone.
 	ChaosClients(ctx context.Context) ([]string, error)
 }
+
+// MerchantClocks are a sandbox's clocks per merchant: how far each
+// merchant's "now" is moved from the real one (`ipass admin clock`). Only
+// the business rules read them (expiry, status as shown); the request
+// window and signatures keep the real clock.
+type MerchantClocks interface {
+	// ClockOffsets are the moved merchants' offsets; the others have none.
+	ClockOffsets(ctx context.Context) (map[string]time.Duration, error)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/gateway"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/service"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
@@ -29,6 +30,8 @@ func sandboxNode(t *testing.T, dsn string) *harness {
 	h := newHarness(t, db)
 	h.srv.Chaos = db
 	h.srv.ChaosRefresh = time.Nanosecond
+	svc := h.srv.Service.(*service.Service)
+	svc.Clocks, svc.ClockRefresh = db, time.Nanosecond
 	return h
 }
 
@@ -329,4 +332,40 @@ func TestSandboxChaosOperation(t *testing.T) {
 			t.Fatalf("a production server answered sandboxChaos: %d %s", resp.StatusCode, raw)
 		}
 	})
+}
+
+// TestSandboxClock: a member card with a year left reads EXPIRED once its
+// merchant's clock moved 400 days on (through another node), ACTIVE again
+// after the reset; another merchant's clock does not move, and requests
+// keep the real clock for Request-Time.
+func TestSandboxClock(t *testing.T) {
+	for name, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			dsn := newDSN(t)
+			a, b := sandboxNode(t, dsn), sandboxNode(t, dsn)
+			yearLeft := a.clock.Now().Add(365 * 24 * time.Hour).UnixMilli()
+			body := strings.Replace(createBody8_1, `"endDate":4102444800000`, fmt.Sprintf(`"endDate":%d`, yearLeft), 1)
+			pass := a.must(a.op("createPass", body), ipass.CodeSuccess).passID
+			ctx := context.Background()
+			status := func(h *harness) ipass.Status { return h.query(merchantA, pass).Status }
+			if s := status(b); s != ipass.StatusActive {
+				t.Fatalf("before: %s", s)
+			}
+			if err := a.db.SetClockOffset(ctx, merchantA, 400*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if s := status(b); s != ipass.StatusExpired {
+				t.Fatalf("after 400 days: %s, want EXPIRED", s)
+			}
+			// merchantB's clock did not move; its client's requests carry
+			// the real Request-Time and are accepted.
+			b.must(b.send(req{clientID: clientB, path: pathOf("queryPass"), body: `{"merchantId":"` + merchantB + `","passId":"1"}`}), ipass.CodePassHasNotExist)
+			if err := a.db.SetClockOffset(ctx, merchantA, 0); err != nil {
+				t.Fatal(err)
+			}
+			if s := status(b); s != ipass.StatusActive {
+				t.Fatalf("after the reset: %s, want ACTIVE", s)
+			}
+		})
+	}
 }

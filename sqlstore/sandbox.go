@@ -182,3 +182,56 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+var _ ipass.MerchantClocks = (*DB)(nil)
+
+// ClockOffset is merchantID's clock offset (0: the real clock).
+func (db *DB) ClockOffset(ctx context.Context, merchantID string) (time.Duration, error) {
+	var ms int64
+	err := db.r.QueryRowContext(ctx, `SELECT offset_ms FROM merchant_clocks WHERE merchant_id = $1`, merchantID).Scan(&ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read merchant clock: %w", err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// SetClockOffset moves merchantID's clock to the real one plus offset; 0
+// gives it the real clock back.
+func (db *DB) SetClockOffset(ctx context.Context, merchantID string, offset time.Duration) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
+		if offset == 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM merchant_clocks WHERE merchant_id = $1`, merchantID)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO merchant_clocks (merchant_id, offset_ms) VALUES ($1, $2)
+			ON CONFLICT (merchant_id) DO UPDATE SET offset_ms = excluded.offset_ms`, merchantID, offset.Milliseconds())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set merchant clock: %w", err)
+	}
+	return nil
+}
+
+// ClockOffsets implements [ipass.MerchantClocks].
+func (db *DB) ClockOffsets(ctx context.Context) (map[string]time.Duration, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT merchant_id, offset_ms FROM merchant_clocks`)
+	if err != nil {
+		return nil, fmt.Errorf("merchant clocks: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]time.Duration{}
+	for rows.Next() {
+		var id string
+		var ms int64
+		if err := rows.Scan(&id, &ms); err != nil {
+			return nil, fmt.Errorf("merchant clocks: %w", err)
+		}
+		m[id] = time.Duration(ms) * time.Millisecond
+	}
+	return m, rows.Err()
+}

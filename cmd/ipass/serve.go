@@ -124,6 +124,7 @@ func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger,
 	}
 	if cfg.sandbox {
 		srv.Chaos = db
+		srv.Service.(*service.Service).Clocks = db
 	}
 	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
 		return err

@@ -26,6 +26,15 @@ CREATE TABLE chaos_rules (
 ) STRICT;
 CREATE INDEX chaos_rules_client ON chaos_rules (client_id, id);
 
+-- A sandbox's clock per merchant (`ipass admin clock`): the merchant's
+-- "now" is the real one plus offset_ms. A merchant without a row has the
+-- real clock.
+CREATE TABLE merchant_clocks (
+    merchant_id TEXT   NOT NULL PRIMARY KEY,
+    offset_ms   INTEGER NOT NULL
+) STRICT;
+
 -- +goose Down
+DROP TABLE merchant_clocks;
 DROP TABLE chaos_rules;
 DROP TABLE server_mode;
