@@ -116,6 +116,11 @@ type ChaosStore interface {
 	// the one read a sandbox node makes (cached) to leave every other
 	// client's requests alone.
 	ChaosClients(ctx context.Context) ([]string, error)
+
+	// ClockOffset and SetClockOffset read and move a merchant's clock
+	// (MerchantClocks); 0 is the real clock.
+	ClockOffset(ctx context.Context, merchantID string) (time.Duration, error)
+	SetClockOffset(ctx context.Context, merchantID string, offset time.Duration) error
 }
 
 // MerchantClocks are a sandbox's clocks per merchant: how far each

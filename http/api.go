@@ -48,6 +48,7 @@ type exchange struct {
 	pass    *ipass.PassView
 	history *ipass.HistoryPage
 	rules   *[]chaosRuleView // sandboxChaos [ext]
+	clock   *clockView       // sandboxClock [ext]
 
 	// the answer's resultCode and body once settled (or a repeat's kept
 	// one); body nil until then
@@ -86,6 +87,8 @@ func operationFor(path string) (operation, bool) {
 		return opHistory, true
 	case PathSandboxChaos:
 		return opSandboxChaos, true
+	case PathSandboxClock:
+		return opSandboxClock, true
 	}
 	return 0, false
 }
@@ -138,7 +141,7 @@ func (s *Server) processSafely(ctx context.Context, x *exchange, r *http.Request
 func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) error {
 	// G1, G2
 	op, ok := operationFor(x.path)
-	if !ok || op == opSandboxChaos && s.Chaos == nil { // a sandbox's only
+	if !ok || op >= opSandboxChaos && s.Chaos == nil { // a sandbox's only
 		return ipass.Errorf(ipass.CodeNoInterfaceDef, "path %s: no such interface", truncate(x.path, 200))
 	}
 	if r.Method != http.MethodPost {
@@ -271,6 +274,8 @@ func (s *Server) execute(ctx context.Context, x *exchange, op operation, encrypt
 		x.history, err = s.Service.QueryPassHistory(ctx, caller, body)
 	case opSandboxChaos:
 		x.rules, err = s.sandboxChaos(ctx, x.client, body)
+	case opSandboxClock:
+		x.clock, err = s.sandboxClock(ctx, x.client, body)
 	}
 	// Name the field, never its value (see redact).
 	return x.redact(err)

@@ -28,6 +28,7 @@ type envelope struct {
 	Pass               *ipass.PassView  `json:"pass,omitempty"`
 	*ipass.HistoryPage                  // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
 	Rules              *[]chaosRuleView `json:"rules,omitempty"` // sandboxChaos [ext]
+	*clockView                          // sandboxClock [ext]: merchantId, now, offsetMillis
 }
 
 // respond writes the signed (and, where the request was encrypted,
@@ -116,7 +117,7 @@ func (s *Server) answerBody(x *exchange, err error) (ipass.Code, []byte) {
 	}
 	env := envelope{ResultInfo: info, Result: info}
 	if err == nil {
-		env.PassID, env.Pass, env.Rules = x.passID, x.pass, x.rules
+		env.PassID, env.Pass, env.Rules, env.clockView = x.passID, x.pass, x.rules, x.clock
 		if env.HistoryPage = x.history; x.history != nil {
 			env.PassID = x.history.PassID // the envelope's passId shadows the page's
 		}

@@ -60,7 +60,15 @@ func (s *Server) chaosArmed(ctx context.Context, clientID string) (bool, error) 
 // PathSandboxChaos is the sandboxChaos [ext] operation, served by a sandbox only.
 const PathSandboxChaos = gateway.PathSandboxChaos
 
-const opSandboxChaos = opHistory + 1
+// PathSandboxClock is the sandboxClock [ext] operation, served by a sandbox only.
+const PathSandboxClock = gateway.PathSandboxClock
+
+// The sandbox's own operations, numbered after every other: process
+// refuses them all (op >= opSandboxChaos) on a server that is no sandbox.
+const (
+	opSandboxChaos = opHistory + 1 + iota
+	opSandboxClock
+)
 
 func (op operation) name() string {
 	switch op {
@@ -72,6 +80,8 @@ func (op operation) name() string {
 		return "queryPass"
 	case opSandboxChaos:
 		return gateway.OpSandboxChaos
+	case opSandboxClock:
+		return gateway.OpSandboxClock
 	}
 	return "queryPassHistory"
 }
@@ -80,7 +90,7 @@ func (op operation) name() string {
 // A rule without AfterExecute holds and fails the request here, before
 // anything is recorded or run; a delay-only one holds it and lets it run.
 func (s *Server) chaosBefore(ctx context.Context, x *exchange, op operation) error {
-	if s.Chaos == nil || op == opSandboxChaos { // the way out is never blocked
+	if s.Chaos == nil || op >= opSandboxChaos { // the way out is never blocked
 		return nil
 	}
 	armed, err := s.chaosArmed(ctx, x.client.ID)
@@ -220,14 +230,9 @@ type chaosRequest struct {
 // sandboxChaos is the [ext] operation: the calling client arms, lists or
 // clears its own rules, and is answered the rules it has left.
 func (s *Server) sandboxChaos(ctx context.Context, c *ipass.Client, body []byte) (*[]chaosRuleView, error) {
-	if _, err := ipass.DecodeBody(body); err != nil {
-		return nil, err
-	}
 	var in chaosRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return nil, ipass.Errorf(ipass.CodeParamIllegal, "body: %s", truncate(err.Error(), 200))
+	if err := decodeSandboxBody(body, &in); err != nil {
+		return nil, err
 	}
 	switch in.Action {
 	case "add":
@@ -267,4 +272,78 @@ func (c *chaosCache) forget() {
 	c.mu.Lock()
 	c.clients = nil
 	c.mu.Unlock()
+}
+
+// decodeSandboxBody decodes a sandbox operation's body strictly: the checks
+// of every body, then no field the operation does not have.
+func decodeSandboxBody(body []byte, v any) error {
+	if _, err := ipass.DecodeBody(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return ipass.Errorf(ipass.CodeParamIllegal, "body: %s", truncate(err.Error(), 200))
+	}
+	return nil
+}
+
+// clockView is what sandboxClock answers.
+type clockView struct {
+	MerchantID   string `json:"merchantId"`
+	Now          int64  `json:"now"`          // the merchant's now, epoch ms
+	OffsetMillis int64  `json:"offsetMillis"` // from the real clock
+}
+
+// clockRequest is the sandboxClock body: exactly one of advanceMillis,
+// setTime and reset (none: read the clock).
+type clockRequest struct {
+	MerchantID    string `json:"merchantId"`
+	AdvanceMillis *int64 `json:"advanceMillis"`
+	SetTime       *int64 `json:"setTime"` // epoch ms
+	Reset         bool   `json:"reset"`
+}
+
+// sandboxClock is the [ext] operation that moves "now" for one of the
+// calling client's merchants; another's answers ACCESS_DENIED, as a missing one.
+func (s *Server) sandboxClock(ctx context.Context, c *ipass.Client, body []byte) (*clockView, error) {
+	var in clockRequest
+	if err := decodeSandboxBody(body, &in); err != nil {
+		return nil, err
+	}
+	m, err := s.Tenants.Merchant(ctx, in.MerchantID)
+	if err != nil && !errors.Is(err, ipass.ErrNotFound) {
+		return nil, err
+	}
+	if in.MerchantID == "" || m == nil || m.ClientID != c.ID {
+		return nil, ipass.Errorf(ipass.CodeAccessDenied, "merchantId %s is not a merchant of this client", truncate(in.MerchantID, 64))
+	}
+	given := 0
+	for _, b := range []bool{in.AdvanceMillis != nil, in.SetTime != nil, in.Reset} {
+		if b {
+			given++
+		}
+	}
+	if given > 1 {
+		return nil, ipass.Errorf(ipass.CodeParamIllegal, "advanceMillis, setTime, reset: give one of them")
+	}
+	offset, err := s.Chaos.ClockOffset(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	switch {
+	case in.Reset:
+		offset = 0
+	case in.SetTime != nil:
+		offset = time.UnixMilli(*in.SetTime).Sub(now)
+	case in.AdvanceMillis != nil:
+		offset += time.Duration(*in.AdvanceMillis) * time.Millisecond
+	}
+	if given == 1 {
+		if err := s.Chaos.SetClockOffset(ctx, m.ID, offset); err != nil {
+			return nil, err
+		}
+	}
+	return &clockView{MerchantID: m.ID, Now: now.Add(offset).UnixMilli(), OffsetMillis: offset.Milliseconds()}, nil
 }

@@ -324,12 +324,15 @@ func TestSandboxChaosOperation(t *testing.T) {
 	}
 	t.Run("production", func(t *testing.T) {
 		h := newHarness(t, sqlstoretest.OpenSQLite(t))
-		resp, raw, _, err := h.rawSend(req{path: ipasshttp.PathSandboxChaos, body: `{"action":"list"}`})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(raw), "NO_INTERFACE_DEF") {
-			t.Fatalf("a production server answered sandboxChaos: %d %s", resp.StatusCode, raw)
+		for path, body := range map[string]string{ipasshttp.PathSandboxChaos: `{"action":"list"}`,
+			ipasshttp.PathSandboxClock: `{"merchantId":"` + merchantA + `","reset":true}`} {
+			resp, raw, _, err := h.rawSend(req{path: path, body: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(raw), "NO_INTERFACE_DEF") {
+				t.Fatalf("a production server answered %s: %d %s", path, resp.StatusCode, raw)
+			}
 		}
 	})
 }
@@ -365,6 +368,46 @@ func TestSandboxClock(t *testing.T) {
 			}
 			if s := status(b); s != ipass.StatusActive {
 				t.Fatalf("after the reset: %s, want ACTIVE", s)
+			}
+		})
+	}
+}
+
+// TestSandboxClockOperation: a client moves the clock of its own merchant
+// with the signed [ext] operation, never another client's merchant.
+func TestSandboxClockOperation(t *testing.T) {
+	for name, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			a := sandboxNode(t, newDSN(t))
+			yearLeft := a.clock.Now().Add(365 * 24 * time.Hour).UnixMilli()
+			pass := a.must(a.op("createPass", strings.Replace(createBody8_1, `"endDate":4102444800000`, fmt.Sprintf(`"endDate":%d`, yearLeft), 1)), ipass.CodeSuccess).passID
+			clockOp := func(client, body string, want ipass.Code) map[string]any {
+				t.Helper()
+				r := a.must(a.send(req{clientID: client, path: ipasshttp.PathSandboxClock, body: body}), want)
+				var out map[string]any
+				if err := json.Unmarshal(r.plain, &out); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			// clientB cannot reach merchantA's clock.
+			clockOp(clientB, `{"merchantId":"`+merchantA+`","advanceMillis":34560000000}`, ipass.CodeAccessDenied)
+			if off, _ := a.db.ClockOffset(context.Background(), merchantA); off != 0 {
+				t.Fatalf("clientB moved merchantA's clock by %s", off)
+			}
+			out := clockOp(clientA, `{"merchantId":"`+merchantA+`","advanceMillis":34560000000}`, ipass.CodeSuccess)
+			if out["offsetMillis"] != float64(34560000000) || out["merchantId"] != merchantA {
+				t.Fatalf("answer %v", out)
+			}
+			if s := a.query(merchantA, pass).Status; s != ipass.StatusExpired {
+				t.Fatalf("after 400 days: %s", s)
+			}
+			clockOp(clientA, `{"merchantId":"`+merchantA+`","reset":true,"advanceMillis":1}`, ipass.CodeParamIllegal)
+			if out := clockOp(clientA, `{"merchantId":"`+merchantA+`","reset":true}`, ipass.CodeSuccess); out["offsetMillis"] != float64(0) {
+				t.Fatalf("after reset: %v", out)
+			}
+			if s := a.query(merchantA, pass).Status; s != ipass.StatusActive {
+				t.Fatalf("after reset: %s", s)
 			}
 		})
 	}
