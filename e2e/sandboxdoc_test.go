@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSandboxDoc runs docs/sandbox.md's commands against the built binary,
@@ -11,13 +14,13 @@ import (
 // they do: a production database refuses, a sandbox fails as armed.
 func TestSandboxDoc(t *testing.T) {
 	blocks := docBlocks(t, "sandbox.md")
-	for _, name := range []string{"sandbox-serve", "sandbox-arm", "sandbox-call", "sandbox-clear", "sandbox-ext"} {
+	for _, name := range []string{"sandbox-serve", "sandbox-arm", "sandbox-call", "sandbox-clear", "sandbox-ext", "sandbox-clock"} {
 		if _, ok := blocks[name]; !ok {
 			t.Fatalf("docs/sandbox.md has no block marked %s", name)
 		}
 	}
-	if len(blocks) != 5 {
-		t.Fatalf("docs/sandbox.md has %d marked blocks; this test runs 5", len(blocks))
+	if len(blocks) != 6 {
+		t.Fatalf("docs/sandbox.md has %d marked blocks; this test runs 6", len(blocks))
 	}
 	examples := filepath.Join(moduleRoot(t), "examples") + "/"
 
@@ -68,6 +71,47 @@ func TestSandboxDoc(t *testing.T) {
 		}
 		if out := d.run(ext[1]); !strings.Contains(out, `"rules":[]`) {
 			t.Fatalf("sandboxChaos clear:\n%s", out)
+		}
+		// The clock: the pass created above (endDate 2100 in the example)
+		// stays ACTIVE; a card with a year left expires after 400 days.
+		clock := commands(blocks["sandbox-clock"].text)
+		yearLeft := time.Now().Add(365 * 24 * time.Hour).UnixMilli()
+		create := strings.Replace(call, "--retries 0", fmt.Sprintf("--set endDate=%d --set bizSerialId=year-left --field passId", yearLeft), 1)
+		pass := strings.TrimSpace(d.run(create))
+		// The demo's query body, copied out of reach of the examples/ substitution.
+		qb, err := os.ReadFile(filepath.Join(d.dir, "ipass-data", "examples", "query.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d.dir, "query.json"), qb, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		query := func() string {
+			q := strings.Replace(call, "createPass --retries 0", "queryPass --set passId="+pass+" --field pass", 1)
+			out := d.run(strings.Replace(q, "examples/member-card-create.json", "query.json", 1))
+			for _, s := range []string{"ACTIVE", "EXPIRED"} {
+				if strings.Contains(out, `"status":"`+s+`"`) {
+					return s
+				}
+			}
+			return out
+		}
+		if s := query(); s != "ACTIVE" {
+			t.Fatalf("before: %s", s)
+		}
+		if out := d.run(clock[0]); !strings.Contains(out, "+400d from the real clock") {
+			t.Fatalf("advance:\n%s", out)
+		}
+		time.Sleep(1100 * time.Millisecond) // nodes re-read the clocks once a second
+		if s := query(); s != "EXPIRED" {
+			t.Fatalf("after --advance 400d: %s", s)
+		}
+		if out := d.run(clock[1]); !strings.Contains(out, "(the real clock)") {
+			t.Fatalf("reset:\n%s", out)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		if s := query(); s != "ACTIVE" {
+			t.Fatalf("after --reset: %s", s)
 		}
 		srv.stop(t)
 		// A sandbox's database never serves production.
