@@ -15,6 +15,7 @@ func init() {
 	contract = append(contract,
 		contractTest{"SandboxMode", testSandboxMode},
 		contractTest{"ChaosRules", testChaosRules},
+		contractTest{"MerchantClocks", testMerchantClocks},
 	)
 }
 
@@ -117,5 +118,37 @@ func testChaosRules(t *testing.T, newDSN func(testing.TB) string) {
 	}
 	if ids, err := db.ChaosClients(c); err != nil || len(ids) != 0 {
 		t.Fatalf("clients with rules after all were used or cleared: %v, %v", ids, err)
+	}
+}
+
+// testMerchantClocks: offsets set, read back, listed and reset.
+func testMerchantClocks(t *testing.T, newDSN func(testing.TB) string) {
+	db := open(t, newDSN)
+	c := ctx(t)
+	year := 400 * 24 * time.Hour
+	if err := db.SetClockOffset(c, merchantA, year); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetClockOffset(c, merchantA, year+time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetClockOffset(c, merchantB, -time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if off, err := db.ClockOffset(c, merchantA); err != nil || off != year+time.Hour {
+		t.Fatalf("merchantA: %s %v", off, err)
+	}
+	all, err := db.ClockOffsets(c)
+	if err != nil || len(all) != 2 || all[merchantB] != -time.Minute {
+		t.Fatalf("offsets %v %v", all, err)
+	}
+	if err := db.SetClockOffset(c, merchantA, 0); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := db.ClockOffsets(c); err != nil || len(all) != 1 {
+		t.Fatalf("after reset: %v %v", all, err)
+	}
+	if off, err := db.ClockOffset(c, merchantA); err != nil || off != 0 {
+		t.Fatalf("merchantA after reset: %s %v", off, err)
 	}
 }
