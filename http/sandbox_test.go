@@ -224,6 +224,7 @@ func sandboxBench(b *testing.B, h *harness) {
 		return
 	}
 	h.srv.Chaos = h.db
+	h.srv.Service.(*service.Service).Clocks = h.db // as serve --sandbox wires it
 	if _, err := h.db.AddChaosRule(context.Background(), ipass.ChaosRule{ClientID: clientB, Operation: "*",
 		Answer: ipass.ChaosDrop, Remaining: 1}); err != nil {
 		b.Fatal(err)
