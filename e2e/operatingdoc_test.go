@@ -37,9 +37,12 @@ type docBlock struct {
 var docMark = regexp.MustCompile(`^\s*<!-- doc-test: ([a-z0-9-]+) -->\s*$`)
 
 // operatingBlocks reads docs/operating.md's code blocks by their marks.
-func operatingBlocks(t *testing.T) map[string]docBlock {
+func operatingBlocks(t *testing.T) map[string]docBlock { return docBlocks(t, "operating.md") }
+
+// docBlocks reads the code blocks of docs/page by their marks.
+func docBlocks(t *testing.T, page string) map[string]docBlock {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "operating.md"))
+	raw, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", page))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +83,9 @@ func operatingBlocks(t *testing.T) map[string]docBlock {
 		}
 		switch {
 		case mark == "":
-			t.Errorf("docs/operating.md:%d: a code block without a <!-- doc-test: NAME --> mark:\n%s", start+1, strings.Join(body, "\n"))
+			t.Errorf("docs/%s:%d: a code block without a <!-- doc-test: NAME --> mark:\n%s", page, start+1, strings.Join(body, "\n"))
 		case blocks[mark].text != "":
-			t.Errorf("docs/operating.md:%d: a second block marked %s", start+1, mark)
+			t.Errorf("docs/%s:%d: a second block marked %s", page, start+1, mark)
 		default:
 			blocks[mark] = docBlock{mark, strings.TrimSpace(strings.Join(body, "\n")), start + 1}
 		}

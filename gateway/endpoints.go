@@ -13,12 +13,21 @@ const (
 	// extensions [ext].
 	OpQueryPassHistory = "queryPassHistory"
 	OpQueryRequestLog  = "queryRequestLog"
+	// OpSandboxChaos [ext] arms the caller's own failures on purpose; only
+	// a sandbox serves it (docs/sandbox.md), any other server answers
+	// NO_INTERFACE_DEF.
+	OpSandboxChaos = "sandboxChaos"
+	// OpSandboxClock [ext] moves "now" for one of the caller's merchants;
+	// a sandbox only, like OpSandboxChaos.
+	OpSandboxClock = "sandboxClock"
 
 	PathCreatePass       = "/api/open/alipay/v1/ipass/pass/manage/createPass"
 	PathUpdatePass       = "/api/open/alipay/v1/ipass/pass/manage/updatePass"
 	PathQueryPass        = "/api/open/alipay/v1/ipass/pass/manage/queryPass"
 	PathQueryPassHistory = "/api/open/alipay/v1/ipass/pass/manage/queryPassHistory"
 	PathQueryRequestLog  = "/api/open/alipay/v1/ipass/pass/manage/queryRequestLog"
+	PathSandboxChaos     = "/api/open/alipay/v1/ipass/sandbox/chaos"
+	PathSandboxClock     = "/api/open/alipay/v1/ipass/sandbox/clock"
 )
 
 // Operation is one endpoint of the API.
@@ -34,6 +43,8 @@ var operations = []Operation{
 	{OpQueryPass, PathQueryPass, false},
 	{OpQueryPassHistory, PathQueryPassHistory, true},
 	{OpQueryRequestLog, PathQueryRequestLog, true},
+	{OpSandboxChaos, PathSandboxChaos, true},
+	{OpSandboxClock, PathSandboxClock, true},
 }
 
 // Operations lists every operation, the official ones first.

@@ -37,6 +37,7 @@ type exchange struct {
 	aesKeyLen  int               // request AES key length once recovered (after G9 only)
 	retryAfter time.Duration     // for REQUEST_TRAFFIC_EXCEED_LIMIT
 	methodBad  bool              // 405: add Allow
+	chaos      *ipass.ChaosRule  // a sandbox rule taken for this request (sandbox.go)
 
 	// repeats (see settle)
 	envelope        []byte // SHA-256 of the Encrypt header (encrypted only)
@@ -52,6 +53,9 @@ type exchange struct {
 	contentSum          [32]byte // SHA-256 of the signed content, once G9 computed it
 	summed              bool
 	merchantID, passArg string // merchantId and passId the request named
+
+	rules *[]chaosRuleView // sandboxChaos [ext]
+	clock *clockView       // sandboxClock [ext]
 
 	// the answer's resultCode and body once settled (or a repeat's kept
 	// one); body nil until then
@@ -69,35 +73,48 @@ func (x *exchange) redact(err error) error {
 	return err
 }
 
-// operation runs one operation for a verified caller on the plaintext body
-// and leaves its result on x.
-type operation func(s *Server, ctx context.Context, caller ipass.Caller, x *exchange, body []byte) error
+// operation is one operation of the API: its name (package gateway's),
+// whether only a sandbox serves it, and what runs it for a verified caller
+// on the plaintext body, leaving its result on x.
+type operation struct {
+	name    string
+	sandbox bool
+	run     func(s *Server, ctx context.Context, caller ipass.Caller, x *exchange, body []byte) error
+}
 
 // operations dispatches by path (G1): the paths are package gateway's, the
 // one spelling the server, the SDK and the CLI share.
-var operations = map[string]operation{
-	gateway.PathCreatePass: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+var operations = map[string]*operation{
+	gateway.PathCreatePass: {name: gateway.OpCreatePass, run: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
 		x.passID, err = s.Service.CreatePass(ctx, c, body)
 		return err
-	},
-	gateway.PathUpdatePass: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) error {
+	}},
+	gateway.PathUpdatePass: {name: gateway.OpUpdatePass, run: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) error {
 		return s.Service.UpdatePass(ctx, c, body)
-	},
-	gateway.PathQueryPass: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+	}},
+	gateway.PathQueryPass: {name: gateway.OpQueryPass, run: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
 		x.pass, err = s.Service.QueryPass(ctx, c, body)
 		return err
-	},
-	gateway.PathQueryPassHistory: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+	}},
+	gateway.PathQueryPassHistory: {name: gateway.OpQueryPassHistory, run: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
 		x.history, err = s.Service.QueryPassHistory(ctx, c, body)
 		return err
-	},
-	gateway.PathQueryRequestLog: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+	}},
+	gateway.PathQueryRequestLog: {name: gateway.OpQueryRequestLog, run: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
 		x.logPage, err = s.queryRequestLog(ctx, c.ClientID, body)
 		return err
-	},
+	}},
+	gateway.PathSandboxChaos: {name: gateway.OpSandboxChaos, sandbox: true, run: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+		x.rules, err = s.sandboxChaos(ctx, x.client, body)
+		return err
+	}},
+	gateway.PathSandboxClock: {name: gateway.OpSandboxClock, sandbox: true, run: func(s *Server, ctx context.Context, c ipass.Caller, x *exchange, body []byte) (err error) {
+		x.clock, err = s.sandboxClock(ctx, x.client, body)
+		return err
+	}},
 }
 
-func operationFor(path string) (operation, bool) {
+func operationFor(path string) (*operation, bool) {
 	op, ok := operations[path]
 	return op, ok
 }
@@ -118,7 +135,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		x.clientID, x.hasClientID = v[0], true
 	}
 
-	err := s.processSafely(r.Context(), x, r)
+	err := s.chaosAfter(r.Context(), x, s.processSafely(r.Context(), x, r))
+	if chaosIntercept(w, x) {
+		return
+	}
 	code := ipass.ErrorCode(err)
 	if code == ipass.CodeUnknownException {
 		s.logger().ErrorContext(r.Context(), "internal error",
@@ -148,7 +168,7 @@ func (s *Server) processSafely(ctx context.Context, x *exchange, r *http.Request
 func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) error {
 	// G1, G2
 	op, ok := operationFor(x.path)
-	if !ok {
+	if !ok || op.sandbox && s.Chaos == nil { // a sandbox's only
 		return ipass.Errorf(ipass.CodeNoInterfaceDef, "path %s: no such interface", truncate(x.path, 200))
 	}
 	if r.Method != http.MethodPost {
@@ -240,6 +260,10 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 	if err != nil {
 		return invalidSignature(params.Algorithm, key.Version, pub, content)
 	}
+	// A sandbox's failure on purpose, before anything is recorded or run.
+	if err := s.chaosBefore(ctx, x, op); err != nil {
+		return err
+	}
 	// G10, G11: decided by the store in the operation's own transaction
 	// (one commit per request), or alone by settle when nothing is written.
 	var adm *ipass.Admission
@@ -259,7 +283,7 @@ func (s *Server) process(ctx context.Context, x *exchange, r *http.Request) erro
 }
 
 // execute is G12 and the operation.
-func (s *Server) execute(ctx context.Context, x *exchange, op operation, encryptValues []string, body []byte) error {
+func (s *Server) execute(ctx context.Context, x *exchange, op *operation, encryptValues []string, body []byte) error {
 	var err error
 	// G12
 	if x.encrypted {
@@ -268,7 +292,7 @@ func (s *Server) execute(ctx context.Context, x *exchange, op operation, encrypt
 		}
 	}
 
-	err = op(s, ctx, ipass.Caller{ClientID: x.client.ID, TracerID: x.tracerID}, x, body)
+	err = op.run(s, ctx, ipass.Caller{ClientID: x.client.ID, TracerID: x.tracerID}, x, body)
 	s.noteArguments(x, body, err)
 	// Name the field, never its value (see redact).
 	return x.redact(err)

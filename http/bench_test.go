@@ -36,6 +36,7 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 				w := withRequestLog(h)
 				defer func() { b.ReportMetric(float64(w.Dropped()), "dropped") }()
 			}
+			sandboxBench(b, h)
 			// Rate limit off, as in the e2e benchmark: the harness clock
 			// stands still, so the bucket would never refill.
 			fx, err := tenants.Load(fixturesFile)

@@ -54,7 +54,7 @@ func loadOpenAPI() (*v3.Document, validator.Validator, error) {
 	return openAPIModel, openAPIVal, openAPIErr
 }
 
-var operationPaths = []string{ipasshttp.PathCreatePass, ipasshttp.PathUpdatePass, ipasshttp.PathQueryPass, ipasshttp.PathQueryPassHistory, ipasshttp.PathQueryRequestLog}
+var operationPaths = []string{ipasshttp.PathCreatePass, ipasshttp.PathUpdatePass, ipasshttp.PathQueryPass, ipasshttp.PathQueryPassHistory, ipasshttp.PathQueryRequestLog, ipasshttp.PathSandboxChaos, ipasshttp.PathSandboxClock}
 
 // checkOpenAPI validates one received response against openapi.json: the
 // operation's declared status, headers and body schema; for an encrypted
@@ -145,7 +145,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 		ops = append(ops, item.Post.OperationId)
 	}
-	if fmt.Sprint(ops) != "[createPass updatePass queryPass queryPassHistory queryRequestLog]" {
+	if fmt.Sprint(ops) != "[createPass updatePass queryPass queryPassHistory queryRequestLog sandboxChaos sandboxClock]" {
 		t.Fatalf("operationIds %v", ops)
 	}
 	var enum []string

@@ -22,12 +22,14 @@ type resultInfo struct {
 // envelope is every response body (spec 7.1). `result` copies `resultInfo`
 // because the official Java SDK reads only `result`.
 type envelope struct {
-	ResultInfo         resultInfo      `json:"resultInfo"`
-	Result             resultInfo      `json:"result"`
-	PassID             string          `json:"passId,omitempty"`
-	Pass               *ipass.PassView `json:"pass,omitempty"`
-	*ipass.HistoryPage                 // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
-	*logPage                           // queryRequestLog [ext]: entries, nextFromId
+	ResultInfo         resultInfo       `json:"resultInfo"`
+	Result             resultInfo       `json:"result"`
+	PassID             string           `json:"passId,omitempty"`
+	Pass               *ipass.PassView  `json:"pass,omitempty"`
+	*ipass.HistoryPage                  // queryPassHistory [ext]: latestVersion, versions, nextFromVersion
+	*logPage                            // queryRequestLog [ext]: entries, nextFromId
+	Rules              *[]chaosRuleView `json:"rules,omitempty"` // sandboxChaos [ext]
+	*clockView                          // sandboxClock [ext]: merchantId, now, offsetMillis
 }
 
 // logPage is embedded under a short name, so the envelope's fields keep their alignment.
@@ -75,6 +77,7 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 	} else {
 		alg = gateway.RSA256
 	}
+	content, signed := chaosSigned(x, content)
 	timer := s.cryptoStart()
 	sig, sErr := gateway.Sign(signer, alg, content)
 	s.cryptoDone(timer, CryptoSign, string(alg))
@@ -88,7 +91,9 @@ func (s *Server) respond(w http.ResponseWriter, x *exchange, err error) {
 		setProtocolHeader(h, x.client, "Client-Id", x.clientID)
 	}
 	setProtocolHeader(h, x.client, "Response-Time", responseTime)
-	setProtocolHeader(h, x.client, "Signature", gateway.FormatSignatureHeader(alg, s.Keys.KeyVersion, sig))
+	if signed {
+		setProtocolHeader(h, x.client, "Signature", gateway.FormatSignatureHeader(alg, s.Keys.KeyVersion, sig))
+	}
 	setProtocolHeader(h, x.client, "Tracer-Id", x.tracerID)
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -116,7 +121,7 @@ func (s *Server) answerBody(x *exchange, err error) (ipass.Code, []byte) {
 	}
 	env := envelope{ResultInfo: info, Result: info}
 	if err == nil {
-		env.PassID, env.Pass = x.passID, x.pass
+		env.PassID, env.Pass, env.Rules, env.clockView = x.passID, x.pass, x.rules, x.clock
 		if env.HistoryPage = x.history; x.history != nil {
 			env.PassID = x.history.PassID // the envelope's passId shadows the page's
 		}

@@ -144,10 +144,19 @@ type Server struct {
 	// means no cap (see connlimit.go).
 	MaxConnections int
 
+	// Chaos, when set, makes this a sandbox that fails on purpose as the
+	// rules stored there say (sandbox.go); nil for every production server.
+	Chaos ipass.ChaosStore
+	// ChaosRefresh is how long the list of clients with rules is trusted;
+	// 0 means DefaultChaosRefresh.
+	ChaosRefresh time.Duration
+
 	draining  atomic.Bool
 	keyCache  sync.Map // provisioned public key text → crypto.PublicKey
 	connsOnce sync.Once
 	conns     *connTable
+
+	chaosCache chaosCache
 }
 
 // HTTPServer wraps the handler in the *http.Server `ipass serve` runs, with
@@ -261,6 +270,10 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte("database unreachable\n"))
 			return
 		}
+	}
+	if s.Chaos != nil {
+		_, _ = w.Write([]byte("ready (sandbox: fails on purpose when asked; never production)\n"))
+		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

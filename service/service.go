@@ -27,6 +27,12 @@ type Service struct {
 	// Logger receives debug notes on idempotent retries; nil discards them.
 	// Internal errors are returned, not logged: the HTTP edge logs them once.
 	Logger *slog.Logger
+	// Clocks, set on a sandbox only, move "now" per merchant (clock.go);
+	// ClockRefresh is how long offsets are trusted (0: DefaultClockRefresh).
+	Clocks       ipass.MerchantClocks
+	ClockRefresh time.Duration
+
+	clocks clockCache
 }
 
 var _ ipass.PassService = (*Service)(nil)
@@ -56,6 +62,9 @@ func (s *Service) CreatePass(ctx context.Context, caller ipass.Caller, body []by
 	b, merchantID, err := s.open(ctx, caller, body)
 	defer func() { err = ipass.HintUnknownFields(err, b, ipass.CreateFields) }()
 	if err != nil {
+		return "", err
+	}
+	if now, err = s.merchantNow(ctx, merchantID, now); err != nil {
 		return "", err
 	}
 	// 1. Field syntax.
@@ -140,6 +149,9 @@ func (s *Service) UpdatePass(ctx context.Context, caller ipass.Caller, body []by
 	if err != nil {
 		return err
 	}
+	if now, err = s.merchantNow(ctx, merchantID, now); err != nil {
+		return err
+	}
 	// 1. Field syntax.
 	req, err := ipass.ParseUpdateRequest(b, now)
 	if err != nil {
@@ -204,6 +216,9 @@ func (s *Service) QueryPass(ctx context.Context, caller ipass.Caller, body []byt
 	b, merchantID, err := s.open(ctx, caller, body)
 	defer func() { err = ipass.HintUnknownFields(err, b, ipass.QueryFields) }()
 	if err != nil {
+		return nil, err
+	}
+	if now, err = s.merchantNow(ctx, merchantID, now); err != nil {
 		return nil, err
 	}
 	req, err := ipass.ParseQueryRequest(b)

@@ -39,6 +39,10 @@ Subcommands:
   seed --passes N add N passes straight into the database, for measuring at scale
   requests [--client ID] [--since WHEN] [--result CODE] [--pass PASSID] [--json]
                   the request log, newest first
+  chaos add|list|clear --client ID
+                  a sandbox only: arm failures on purpose (docs/sandbox.md)
+  clock --merchant M --advance D | --set TIME | --reset
+                  a sandbox only: move one merchant's "now" (docs/sandbox.md)
 
 Run ` + "`ipass admin SUBCOMMAND --help`" + ` for the flags of a subcommand.
 `
@@ -68,6 +72,10 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 		return runAdminSeed(ctx, e, args[1:])
 	case "requests":
 		return runAdminRequests(ctx, e, args[1:])
+	case "chaos":
+		return runAdminChaos(ctx, e, args[1:])
+	case "clock":
+		return runAdminClock(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "ipass admin: unknown subcommand %q\n\n%s", args[0], adminUsage)
 	return exitUsage

@@ -40,6 +40,7 @@ type serveConfig struct {
 	metrics           bool          // serve Prometheus metrics at GET /metrics; default true
 	metricsAddr       string        // serve /metrics only on this address, not on addr; default none
 	cpuProfile        string        // write a Go CPU profile of the whole run here; default none
+	sandbox           bool          // a sandbox: fails on purpose when asked (docs/sandbox.md); default false
 	// Wallet event stream caps and keep-alive; defaults in package http.
 	walletMaxStreams, walletMaxStreamsPerIP, walletMaxStreamsPerHolder int
 	walletKeepAlive                                                    time.Duration
@@ -73,6 +74,7 @@ func (c *serveConfig) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to `FILE` when the server stops (performance work; see BENCHMARKS.md)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (REQUEST_TOO_LARGE above)")
 	fs.IntVar(&c.maxConnections, "max-connections", 0, "most connections open at once (0: the descriptor limit, ulimit -n, less 128 kept for the database and files)")
+	fs.BoolVar(&c.sandbox, "sandbox", false, "run a sandbox that fails on purpose when asked (`ipass admin chaos`, docs/sandbox.md); the database is recorded as a sandbox's and never serves production")
 	c.walletFlags(fs)
 	c.requestLog.flags(fs)
 	return fs

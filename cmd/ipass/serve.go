@@ -83,6 +83,9 @@ func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger,
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
+	if err := db.ClaimMode(ctx, cfg.sandbox); err != nil {
+		return err
+	}
 	keys, err := loadServerKeys(ctx, cfg, db, logger)
 	if err != nil {
 		return err
@@ -124,6 +127,10 @@ func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger,
 		// After Shutdown no request is left to record: write what is queued.
 		defer w.Close(context.Background())
 	}
+	if cfg.sandbox {
+		srv.Chaos = db
+		srv.Service.(*service.Service).Clocks = db
+	}
 	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
 		return err
 	}
@@ -164,7 +171,13 @@ func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger,
 		scheme = "https"
 	}
 	logger.Info("listening", "addr", addr, "url", scheme+"://"+addr, "db", redactDSN(cfg.db), "engine", db.Engine(),
-		"max_connections", srv.MaxConnections, "wallet_max_streams", srv.Wallet.MaxStreams)
+		"max_connections", srv.MaxConnections, "wallet_max_streams", srv.Wallet.MaxStreams, "sandbox", cfg.sandbox)
+	if cfg.sandbox {
+		logger.Warn("SANDBOX: this server fails on purpose when asked (ipass admin chaos, docs/sandbox.md); never use it or its database for production")
+		if cfg.logFormat != "json" {
+			fmt.Fprintln(stdout, "SANDBOX: this server fails on purpose when asked (ipass admin chaos, docs/sandbox.md).")
+		}
+	}
 	if demo != nil {
 		// In JSON mode the banner is a log record: log collectors read stdout
 		// and stderr alike, so keep it one JSON stream.
