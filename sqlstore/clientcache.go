@@ -138,7 +138,7 @@ func (db *DB) listenTenantsOnce(ctx context.Context) error {
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
+		sc, ok := unwrapConn(dc).(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("listen: unexpected driver connection %T", dc)
 		}

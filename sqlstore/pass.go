@@ -18,12 +18,22 @@ const passColumns = `id, merchant_id, biz_serial_id, template_code, type, produc
 	start_date, end_date, biz_create, data_info, code_info, version, last_biz_date,
 	created_at, updated_at, create_fingerprint, last_update_fingerprint`
 
-func scanPass(s interface{ Scan(...any) error }) (*ipass.Pass, error) {
+// lockPassWithState reads a pass ($1) and its row of pass_history_state
+// (NULLs if none), for UpdatePass; the dialect's locking suffix follows.
+// Scalar subqueries rather than a join: PostgreSQL locks only the passes
+// row, and the columns need no qualifying.
+const lockPassWithState = `SELECT ` + passColumns + `,
+	(SELECT version FROM pass_history_state WHERE pass_id = $1),
+	(SELECT state FROM pass_history_state WHERE pass_id = $1)
+	FROM passes WHERE id = $1`
+
+// scanPass scans a row of passColumns, then into extra the columns after them.
+func scanPass(s interface{ Scan(...any) error }, extra ...any) (*ipass.Pass, error) {
 	p := &ipass.Pass{}
 	var dataInfo, codeInfo string
-	err := s.Scan(&p.ID, &p.MerchantID, &p.BizSerialID, &p.TemplateCode, &p.Type, &p.Product, &p.UserID, &p.Status,
+	err := s.Scan(append([]any{&p.ID, &p.MerchantID, &p.BizSerialID, &p.TemplateCode, &p.Type, &p.Product, &p.UserID, &p.Status,
 		&p.StartDate, &p.EndDate, &p.BizCreate, &dataInfo, &codeInfo, &p.Version, &p.LastBizDate,
-		&p.CreatedAt, &p.UpdatedAt, &p.CreateFingerprint, &p.LastUpdateFingerprint)
+		&p.CreatedAt, &p.UpdatedAt, &p.CreateFingerprint, &p.LastUpdateFingerprint}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +151,7 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = np.ID, np.Version, np.CreatedAt, np.Status
-		if err := insertVersion(ctx, q, &nv); err != nil {
+		if err := insertVersion(ctx, q, &nv, nil); err != nil {
 			return err
 		}
 		if err := db.keepAnswer(ctx, q, np.ID, nil); err != nil {
@@ -187,9 +197,15 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		out, decideErr, holders = nil, nil, nil
 		q := db.q(tx, true)
-		cur, err := findPass(ctx, q, fmt.Sprintf("pass %q", passID), `WHERE id = $1`+db.d.forUpdate, passID)
+		// The pass and its stored history state in one statement: the
+		// state is what the new version's prior is built from.
+		var stored storedState
+		cur, err := scanPass(q.QueryRowContext(ctx, lockPassWithState+db.d.forUpdate, passID), &stored.version, &stored.state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("pass %q", passID)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("find pass %q: %w", passID, err)
 		}
 		next := clonePass(cur)
 		v, err := decide(next)
@@ -244,7 +260,7 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = passID, next.Version, next.UpdatedAt, next.Status
-		if err := insertVersion(ctx, q, &nv); err != nil {
+		if err := insertVersion(ctx, q, &nv, &stored); err != nil {
 			return err
 		}
 		if err := db.keepAnswer(ctx, q, "", nil); err != nil {
@@ -300,8 +316,9 @@ func checkFixed(cur, next *ipass.Pass) error {
 }
 
 // insertVersion appends v to the pass's history with its prior (see
-// historypage.go), in tx.
-func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion) error {
+// historypage.go), in tx. stored is the pass's stored history state if
+// already read (see historyState).
+func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, stored *storedState) error {
 	changes, err := rawToNull("changes", v.Changes)
 	if err != nil {
 		return fmt.Errorf("insert pass version: %w", err)
@@ -310,7 +327,7 @@ func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion) error 
 	if err != nil {
 		return fmt.Errorf("insert pass version: %w", err)
 	}
-	prior, state, err := priorOf(ctx, tx, v)
+	prior, state, err := priorOf(ctx, tx, v, stored)
 	if err != nil {
 		return err
 	}
