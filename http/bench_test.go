@@ -24,6 +24,23 @@ import (
 //	go test ./http/ -run '^$' -bench ServeUpdatePass/sqlite -benchtime 2000x -cpuprofile /tmp/cpu.out
 //	go tool pprof -top -nodecount 40 /tmp/cpu.out
 func BenchmarkServeUpdatePass(b *testing.B) {
+	benchServe(b, ipasshttp.PathUpdatePass, func(i int, card string) []byte {
+		return fmt.Appendf(nil, `{"merchantId":%q,"userId":%q,"passId":%q,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":%d,"$points_zh_HK$":%d}}`,
+			merchantA, user1, card, i, i)
+	})
+}
+
+// BenchmarkServeQueryPass is BenchmarkServeUpdatePass with signed
+// queryPass requests: the admission's write and the reads, no pass write.
+func BenchmarkServeQueryPass(b *testing.B) {
+	benchServe(b, ipasshttp.PathQueryPass, func(_ int, card string) []byte {
+		return fmt.Appendf(nil, `{"merchantId":%q,"userId":%q,"passId":%q}`, merchantA, user1, card)
+	})
+}
+
+// benchServe sends b.N signed requests to path, bodyFor(i, one of 32 cards)
+// each, from parallel keep-alive clients, on each engine.
+func benchServe(b *testing.B, path string, bodyFor func(i int, card string) []byte) {
 	for name, open := range sqlstoretest.Engines(b) {
 		b.Run(name, func(b *testing.B) {
 			h := newHarness(b, open(b))
@@ -53,10 +70,9 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 			}
 			reqs := make([]signed, b.N)
 			for i := range reqs {
-				body := fmt.Appendf(nil, `{"merchantId":%q,"userId":%q,"passId":%q,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":%d,"$points_zh_HK$":%d}}`,
-					merchantA, user1, cards[i%len(cards)], i, i)
+				body := bodyFor(i, cards[i%len(cards)])
 				rt := t0.Add(time.Duration(i) * time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")
-				sig, err := gateway.Sign(key, gateway.RSA256, gateway.Content(http.MethodPost, ipasshttp.PathUpdatePass, clientA, rt, body))
+				sig, err := gateway.Sign(key, gateway.RSA256, gateway.Content(http.MethodPost, path, clientA, rt, body))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -71,7 +87,7 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					r := reqs[next.Add(1)-1]
-					req, _ := http.NewRequest(http.MethodPost, h.url+ipasshttp.PathUpdatePass, bytes.NewReader(r.body))
+					req, _ := http.NewRequest(http.MethodPost, h.url+path, bytes.NewReader(r.body))
 					req.Header["Client-Id"] = []string{clientA}
 					req.Header["Request-Time"] = []string{r.rt}
 					req.Header["Signature"] = []string{r.header}

@@ -151,7 +151,7 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = np.ID, np.Version, np.CreatedAt, np.Status
-		if err := insertVersion(ctx, q, &nv, nil); err != nil {
+		if err := db.insertVersion(ctx, q, &nv, nil); err != nil {
 			return err
 		}
 		if err := db.keepAnswer(ctx, q, np.ID, nil); err != nil {
@@ -260,7 +260,7 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = passID, next.Version, next.UpdatedAt, next.Status
-		if err := insertVersion(ctx, q, &nv, &stored); err != nil {
+		if err := db.insertVersion(ctx, q, &nv, &stored); err != nil {
 			return err
 		}
 		if err := db.keepAnswer(ctx, q, "", nil); err != nil {
@@ -315,10 +315,24 @@ func checkFixed(cur, next *ipass.Pass) error {
 	return nil
 }
 
+// insertVersionSQL appends a row to pass_versions ($1 … $15).
+const insertVersionSQL = `
+	INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id, changed_at, status,
+		request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id, prior)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+
+// insertVersionWithStateSQL is insertVersionSQL and saveState's upsert ($16
+// the state) in one statement, where the engine runs a data-modifying WITH
+// (PostgreSQL): one round trip instead of two.
+const insertVersionWithStateSQL = `
+	WITH v AS (` + insertVersionSQL + `)
+	INSERT INTO pass_history_state (pass_id, version, state) VALUES ($1, $2, $16)
+	ON CONFLICT (pass_id) DO UPDATE SET version = excluded.version, state = excluded.state`
+
 // insertVersion appends v to the pass's history with its prior (see
 // historypage.go), in tx. stored is the pass's stored history state if
 // already read (see historyState).
-func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, stored *storedState) error {
+func (db *DB) insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, stored *storedState) error {
 	changes, err := rawToNull("changes", v.Changes)
 	if err != nil {
 		return fmt.Errorf("insert pass version: %w", err)
@@ -331,13 +345,19 @@ func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, stored
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id, changed_at, status,
-			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id, prior)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
-		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior)
-	if err != nil {
+	args := []any{v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
+		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior}
+	if db.d.name == EnginePostgres && state != nil {
+		text, err := encodeObject(state, false)
+		if err != nil {
+			return fmt.Errorf("pass %s: history state: %w", v.PassID, err)
+		}
+		if _, err := tx.ExecContext(ctx, insertVersionWithStateSQL, append(args, text)...); err != nil {
+			return fmt.Errorf("insert pass %s version %d: %w", v.PassID, v.Version, err)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, insertVersionSQL, args...); err != nil {
 		return fmt.Errorf("insert pass %s version %d: %w", v.PassID, v.Version, err)
 	}
 	return saveState(ctx, tx, v.PassID, v.Version, state)
