@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipass-dev/ipass/gateway"
 	ipasshttp "github.com/ipass-dev/ipass/http"
+	"github.com/ipass-dev/ipass/sqlstore"
 	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 	"github.com/ipass-dev/ipass/tenants"
 )
@@ -83,6 +84,7 @@ func benchServe(b *testing.B, path string, bodyFor func(i int, card string) []by
 			c := &http.Client{Transport: tr}
 			var next atomic.Int64
 			b.SetParallelism(8)
+			stmts0, closed0 := h.db.Statements(), idleClosed(h.db)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -106,6 +108,21 @@ func benchServe(b *testing.B, path string, bodyFor func(i int, card string) []by
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+			// The database's share: statements sent (round trips on
+			// PostgreSQL), and connections the pool closed and had to open
+			// again, per request.
+			b.ReportMetric(float64(h.db.Statements()-stmts0)/float64(b.N), "stmts/op")
+			b.ReportMetric(float64(idleClosed(h.db)-closed0)/float64(b.N), "reconnects/op")
 		})
 	}
+}
+
+// idleClosed is how many connections the store's pools closed because too
+// many were idle: each is opened again on the next burst.
+func idleClosed(db *sqlstore.DB) int64 {
+	var n int64
+	for _, st := range db.PoolStats() {
+		n += st.MaxIdleClosed
+	}
+	return n
 }

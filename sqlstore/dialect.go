@@ -136,9 +136,13 @@ func openPools(ctx context.Context, dsn string, n *atomic.Int64) (d dialect, r, 
 			return dialect{}, nil, nil, fmt.Errorf("open postgres: %w", err)
 		}
 		db.SetMaxOpenConns(postgresMaxConns)
-		// Few idle connections, released after a minute: many processes (or
-		// many test databases) share the server's connection limit.
-		db.SetMaxIdleConns(4)
+		// Idle connections are kept up to the bound, but only for a
+		// minute: many processes (or many test databases) share the
+		// server's connection limit. Keeping fewer made every burst close
+		// and reopen connections (a backend started, authenticated and
+		// its prepared statements made again each time): 0.2 reopened
+		// per queryPass at 16 clients (BenchmarkServeQueryPass).
+		db.SetMaxIdleConns(postgresMaxConns)
 		db.SetConnMaxIdleTime(time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
