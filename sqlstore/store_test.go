@@ -57,6 +57,7 @@ var contract = []contractTest{
 	{"TwoProcesses", testTwoProcesses},
 	{"CheckIntegrity", testCheckIntegrity},
 	{"ClientCache", testClientCache},
+	{"MerchantCache", testMerchantCache},
 }
 
 func TestContract(t *testing.T) {
