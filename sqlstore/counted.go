@@ -103,7 +103,7 @@ func (c *countedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
 		//lint:ignore SA1019 fallback for drivers without BeginTx, as database/sql does
-		tx, err = c.Conn.Begin() //nolint:staticcheck
+		tx, err = c.Conn.Begin()
 	}
 	if err != nil {
 		return nil, err
@@ -180,13 +180,13 @@ type countedStmt struct {
 func (s *countedStmt) Exec(args []driver.Value) (driver.Result, error) {
 	s.n.Add(1)
 	//lint:ignore SA1019 only reached for drivers without StmtExecContext
-	return s.Stmt.Exec(args) //nolint:staticcheck
+	return s.Stmt.Exec(args)
 }
 
 func (s *countedStmt) Query(args []driver.Value) (driver.Rows, error) {
 	s.n.Add(1)
 	//lint:ignore SA1019 only reached for drivers without StmtQueryContext
-	return s.Stmt.Query(args) //nolint:staticcheck
+	return s.Stmt.Query(args)
 }
 
 func (s *countedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
