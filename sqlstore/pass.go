@@ -295,24 +295,30 @@ func clonePass(p *ipass.Pass) *ipass.Pass {
 // checkFixed returns an error naming the first field fixed for life that
 // next changed. Silently keeping the old value would hide a bug in decide.
 func checkFixed(cur, next *ipass.Pass) error {
-	for _, f := range []struct {
-		name     string
-		old, new any
-	}{
-		{"id", cur.ID, next.ID},
-		{"merchantId", cur.MerchantID, next.MerchantID},
-		{"bizSerialId", cur.BizSerialID, next.BizSerialID},
-		{"templateCode", cur.TemplateCode, next.TemplateCode},
-		{"type", cur.Type, next.Type},
-		{"product", cur.Product, next.Product},
-		{"createdAt", cur.CreatedAt, next.CreatedAt},
-		{"createFingerprint", cur.CreateFingerprint, next.CreateFingerprint},
-	} {
-		if f.old != f.new {
-			return fmt.Errorf("decide changed %s, which is fixed for life", f.name)
-		}
+	// Compared field by field, not through a table of any values: boxing
+	// them cost an allocation each on every update.
+	name := ""
+	switch {
+	case cur.ID != next.ID:
+		name = "id"
+	case cur.MerchantID != next.MerchantID:
+		name = "merchantId"
+	case cur.BizSerialID != next.BizSerialID:
+		name = "bizSerialId"
+	case cur.TemplateCode != next.TemplateCode:
+		name = "templateCode"
+	case cur.Type != next.Type:
+		name = "type"
+	case cur.Product != next.Product:
+		name = "product"
+	case cur.CreatedAt != next.CreatedAt:
+		name = "createdAt"
+	case cur.CreateFingerprint != next.CreateFingerprint:
+		name = "createFingerprint"
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("decide changed %s, which is fixed for life", name)
 }
 
 // insertVersionSQL appends a row to pass_versions ($1 … $15).
