@@ -21,7 +21,7 @@ func TestStatementsPerRequest(t *testing.T) {
 		// engine → kind → statements per request
 		// Before the cuts of issue 19: SQLite 22, 31, 13; PostgreSQL 21, 26, 11.
 		"sqlite":   {"update": 15, "encrypted update": 18, "query": 7},
-		"postgres": {"update": 13, "encrypted update": 16, "query": 7},
+		"postgres": {"update": 12, "encrypted update": 15, "query": 7},
 	}
 	for name, open := range sqlstoretest.Engines(t) {
 		t.Run(name, func(t *testing.T) {

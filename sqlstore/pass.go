@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/ipass-dev/ipass"
@@ -233,34 +235,12 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		if err != nil {
 			return fmt.Errorf("update pass %s: %w", passID, err)
 		}
-		res, err := q.ExecContext(ctx, `
-			UPDATE passes SET
-				user_id = $1,
-				status = $2,
-				start_date = $3,
-				end_date = $4,
-				biz_create = $5,
-				data_info = $6,
-				code_info = $7,
-				version = $8,
-				last_biz_date = $9,
-				updated_at = $10,
-				last_update_fingerprint = $11
-			WHERE id = $12 AND version = $13`,
-			next.UserID, string(next.Status), next.StartDate, next.EndDate, next.BizCreate,
-			dataInfo, codeInfo, next.Version, next.LastBizDate, next.UpdatedAt, next.LastUpdateFingerprint,
-			passID, cur.Version)
-		if err != nil {
-			return fmt.Errorf("update pass %s: %w", passID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("update pass %s: %w", passID, err)
-		} else if n == 0 {
-			return errRetry
-		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = passID, next.Version, next.UpdatedAt, next.Status
-		if err := db.insertVersion(ctx, q, &nv, &stored); err != nil {
+		updateArgs := []any{next.UserID, string(next.Status), next.StartDate, next.EndDate, next.BizCreate,
+			dataInfo, codeInfo, next.Version, next.LastBizDate, next.UpdatedAt, next.LastUpdateFingerprint,
+			passID, cur.Version}
+		if err := db.updateWithVersion(ctx, q, updateArgs, &nv, &stored); err != nil {
 			return err
 		}
 		if err := db.keepAnswer(ctx, q, "", nil); err != nil {
@@ -335,24 +315,115 @@ const insertVersionWithStateSQL = `
 	INSERT INTO pass_history_state (pass_id, version, state) VALUES ($1, $2, $16)
 	ON CONFLICT (pass_id) DO UPDATE SET version = excluded.version, state = excluded.state`
 
+// updatePassSQL writes a pass's new state ($1 … $11) if it is still at
+// the version read ($12 id, $13 version).
+const updatePassSQL = `
+	UPDATE passes SET
+		user_id = $1,
+		status = $2,
+		start_date = $3,
+		end_date = $4,
+		biz_create = $5,
+		data_info = $6,
+		code_info = $7,
+		version = $8,
+		last_biz_date = $9,
+		updated_at = $10,
+		last_update_fingerprint = $11
+	WHERE id = $12 AND version = $13`
+
+// updateWithVersionSQL is updatePassSQL, insertVersionSQL ($14 … $28) and
+// saveState's upsert ($29 the state) in one statement (PostgreSQL), which
+// returns how many passes the UPDATE changed.
+var updateWithVersionSQL = `
+	WITH u AS (` + updatePassSQL + ` RETURNING 1),
+	v AS (` + renumber(insertVersionSQL, 13) + `),
+	s AS (INSERT INTO pass_history_state (pass_id, version, state) VALUES ($14, $15, $29)
+		ON CONFLICT (pass_id) DO UPDATE SET version = excluded.version, state = excluded.state)
+	SELECT count(*) FROM u`
+
+// renumber shifts every placeholder $n of query by by.
+func renumber(query string, by int) string {
+	return placeholder.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+by)
+	})
+}
+
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
+
+// updateWithVersion runs updatePassSQL with args, then appends v to the
+// pass's history (insertVersion); errRetry if the pass is no longer at the
+// version read. On PostgreSQL all of it is one statement.
+func (db *DB) updateWithVersion(ctx context.Context, q queryer, args []any, v *ipass.PassVersion, stored *storedState) error {
+	vargs, state, err := versionArgs(ctx, q, v, stored)
+	if err != nil {
+		return err
+	}
+	if db.d.name == EnginePostgres && state != nil {
+		text, err := encodeObject(state, false)
+		if err != nil {
+			return fmt.Errorf("pass %s: history state: %w", v.PassID, err)
+		}
+		var n int
+		err = q.QueryRowContext(ctx, updateWithVersionSQL, append(append(args, vargs...), text)...).Scan(&n)
+		if isUniqueViolation(err) {
+			// The version already exists: another write got there, which
+			// the row lock rules out; the version guard's answer.
+			return errRetry
+		}
+		if err != nil {
+			return fmt.Errorf("update pass %s: %w", v.PassID, err)
+		}
+		if n == 0 {
+			return errRetry // the transaction is rolled back, inserts included
+		}
+		return nil
+	}
+	res, err := q.ExecContext(ctx, updatePassSQL, args...)
+	if err != nil {
+		return fmt.Errorf("update pass %s: %w", v.PassID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update pass %s: %w", v.PassID, err)
+	} else if n == 0 {
+		return errRetry
+	}
+	return db.execVersion(ctx, q, v, vargs, state)
+}
+
+// versionArgs are insertVersionSQL's arguments for v, with the history
+// state after it (nil if the history cannot be replayed).
+func versionArgs(ctx context.Context, q queryer, v *ipass.PassVersion, stored *storedState) ([]any, ipass.HistoryState, error) {
+	changes, err := rawToNull("changes", v.Changes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert pass version: %w", err)
+	}
+	metadata, err := rawToNull("metadata", v.Metadata)
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert pass version: %w", err)
+	}
+	prior, state, err := priorOf(ctx, q, v, stored)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []any{v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
+		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior}, state, nil
+}
+
 // insertVersion appends v to the pass's history with its prior (see
 // historypage.go), in tx. stored is the pass's stored history state if
 // already read (see historyState).
 func (db *DB) insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, stored *storedState) error {
-	changes, err := rawToNull("changes", v.Changes)
-	if err != nil {
-		return fmt.Errorf("insert pass version: %w", err)
-	}
-	metadata, err := rawToNull("metadata", v.Metadata)
-	if err != nil {
-		return fmt.Errorf("insert pass version: %w", err)
-	}
-	prior, state, err := priorOf(ctx, tx, v, stored)
+	args, state, err := versionArgs(ctx, tx, v, stored)
 	if err != nil {
 		return err
 	}
-	args := []any{v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
-		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior}
+	return db.execVersion(ctx, tx, v, args, state)
+}
+
+// execVersion inserts the version row (args) and stores state.
+func (db *DB) execVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, args []any, state ipass.HistoryState) error {
 	if db.d.name == EnginePostgres && state != nil {
 		text, err := encodeObject(state, false)
 		if err != nil {
