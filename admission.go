@@ -141,6 +141,19 @@ func WithAdmission(ctx context.Context, a *Admission) context.Context {
 	return context.WithValue(ctx, admissionKey{}, a)
 }
 
+// AdmittedAwaitingAnswer returns the admission ctx carries if an earlier
+// transaction recorded it Admitted with its answer still to come (an
+// encrypted request's admission is recorded with its wrapped key): the
+// request's write then keeps the answer through AnswerOf in its own
+// transaction, instead of one more commit after it.
+func AdmittedAwaitingAnswer(ctx context.Context) *Admission {
+	a, _ := ctx.Value(admissionKey{}).(*Admission)
+	if a == nil || a.Outcome != Admitted || a.Kept != nil || a.AnswerOf == nil || a.Digest == nil {
+		return nil
+	}
+	return a
+}
+
 // PendingAdmission returns the admission ctx carries, if it is not recorded yet.
 func PendingAdmission(ctx context.Context) *Admission {
 	a, _ := ctx.Value(admissionKey{}).(*Admission)

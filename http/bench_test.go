@@ -29,6 +29,23 @@ import (
 // Each engine runs without and with the request log (requestlog=on: every
 // request's entry queued and written in batches), to show what it costs.
 func BenchmarkServeUpdatePass(b *testing.B) {
+	benchServe(b, ipasshttp.PathUpdatePass, func(i int, card string) []byte {
+		return fmt.Appendf(nil, `{"merchantId":%q,"userId":%q,"passId":%q,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":%d,"$points_zh_HK$":%d}}`,
+			merchantA, user1, card, i, i)
+	})
+}
+
+// BenchmarkServeQueryPass is BenchmarkServeUpdatePass with signed
+// queryPass requests: the admission's write and the reads, no pass write.
+func BenchmarkServeQueryPass(b *testing.B) {
+	benchServe(b, ipasshttp.PathQueryPass, func(_ int, card string) []byte {
+		return fmt.Appendf(nil, `{"merchantId":%q,"userId":%q,"passId":%q}`, merchantA, user1, card)
+	})
+}
+
+// benchServe sends b.N signed requests to path, bodyFor(i, one of 32 cards)
+// each, from parallel keep-alive clients, on each engine.
+func benchServe(b *testing.B, path string, bodyFor func(i int, card string) []byte) {
 	for name, open := range requestLogVariants(sqlstoretest.Engines(b)) {
 		b.Run(name, func(b *testing.B) {
 			h := newHarness(b, open(b))
@@ -63,10 +80,9 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 			}
 			reqs := make([]signed, b.N)
 			for i := range reqs {
-				body := fmt.Appendf(nil, `{"merchantId":%q,"userId":%q,"passId":%q,"status":"UPDATE","updateDetailType":"UPDATE_MEMBER_CARD","dataInfo":{"$points_en_US$":%d,"$points_zh_HK$":%d}}`,
-					merchantA, user1, cards[i%len(cards)], i, i)
+				body := bodyFor(i, cards[i%len(cards)])
 				rt := t0.Add(time.Duration(i) * time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")
-				sig, err := gateway.Sign(key, gateway.RSA256, gateway.Content(http.MethodPost, ipasshttp.PathUpdatePass, clientA, rt, body))
+				sig, err := gateway.Sign(key, gateway.RSA256, gateway.Content(http.MethodPost, path, clientA, rt, body))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -77,11 +93,12 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 			c := &http.Client{Transport: tr}
 			var next atomic.Int64
 			b.SetParallelism(8)
+			stmts0, closed0 := h.db.Statements(), idleClosed(h.db)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					r := reqs[next.Add(1)-1]
-					req, _ := http.NewRequest(http.MethodPost, h.url+ipasshttp.PathUpdatePass, bytes.NewReader(r.body))
+					req, _ := http.NewRequest(http.MethodPost, h.url+path, bytes.NewReader(r.body))
 					req.Header["Client-Id"] = []string{clientA}
 					req.Header["Request-Time"] = []string{r.rt}
 					req.Header["Signature"] = []string{r.header}
@@ -100,6 +117,11 @@ func BenchmarkServeUpdatePass(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+			// The database's share: statements sent (round trips on
+			// PostgreSQL), and connections the pool closed and had to open
+			// again, per request.
+			b.ReportMetric(float64(h.db.Statements()-stmts0)/float64(b.N), "stmts/op")
+			b.ReportMetric(float64(idleClosed(h.db)-closed0)/float64(b.N), "reconnects/op")
 		})
 	}
 }
@@ -112,4 +134,14 @@ func requestLogVariants(engines map[string]func(testing.TB) *sqlstore.DB) map[st
 		out[name+"/requestlog=off"], out[name+"/requestlog=on"] = open, open
 	}
 	return out
+}
+
+// idleClosed is how many connections the store's pools closed because too
+// many were idle: each is opened again on the next burst.
+func idleClosed(db *sqlstore.DB) int64 {
+	var n int64
+	for _, st := range db.PoolStats() {
+		n += st.MaxIdleClosed
+	}
+	return n
 }

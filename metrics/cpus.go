@@ -33,3 +33,12 @@ func (c *cpuCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(c.cpus), list)
 }
+
+// RegisterStatements adds ipass_db_statements_total, read from statements
+// at every scrape (the store's count of statements sent to the database).
+func (m *Metrics) RegisterStatements(statements func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ipass_db_statements_total",
+		Help: "Statements sent to the database (BEGIN and COMMIT included); on PostgreSQL each is a network round trip.",
+	}, func() float64 { return float64(statements()) }))
+}

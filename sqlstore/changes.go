@@ -45,6 +45,16 @@ func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, passID string, userI
 	// counters' row locks in one order, so they cannot deadlock.
 	users := slices.Compact(slices.Sorted(slices.Values(userIDs)))
 	for _, u := range users {
+		if db.d.recordChange != "" {
+			res, err := q.ExecContext(ctx, db.d.recordChange, u, passID)
+			if err != nil {
+				return fmt.Errorf("record change of pass %s: %w", passID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return fmt.Errorf("record change of pass %s: %d rows entered (%v)", passID, n, err)
+			}
+			continue
+		}
 		// The holder's own counter, not a shared one: a cursor must tell a
 		// holder nothing about other holders' writes. Its row lock is held
 		// to commit, so one holder's cursors follow commit order on every node.
@@ -225,7 +235,7 @@ func (db *DB) listenOnce(ctx context.Context) error {
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
+		sc, ok := unwrapConn(dc).(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("listen: unexpected driver connection %T", dc)
 		}

@@ -1,6 +1,6 @@
 package sqlstore
 
-// The client and its keys from a cache.
+// The client and its keys, and the merchants, from a cache.
 //
 // Every signed request looks its client up (Client-Id, its keys, its rate
 // limit). Read from the database each time, that is a read transaction per
@@ -40,16 +40,18 @@ const clientCacheTTL = time.Second
 // tenantsChannel is the PostgreSQL NOTIFY channel of tenants changes.
 const tenantsChannel = "ipass_tenants"
 
-// clientCache holds clients by id. The zero value is ready for use.
+// clientCache holds clients, and merchants (which client owns them), by
+// id. The zero value is ready for use.
 type clientCache struct {
-	mu      sync.Mutex
-	gen     uint64 // bumped by every invalidation
-	entries map[string]clientEntry
-	listen  sync.Once
+	mu        sync.Mutex
+	gen       uint64 // bumped by every invalidation
+	entries   map[string]cacheEntry[*ipass.Client]
+	merchants map[string]cacheEntry[ipass.Merchant]
+	listen    sync.Once
 }
 
-type clientEntry struct {
-	c   *ipass.Client
+type cacheEntry[V any] struct {
+	v   V
 	at  time.Time // when it was read
 	gen uint64    // the cache generation it was read in
 }
@@ -57,33 +59,53 @@ type clientEntry struct {
 // Client returns the client with all its keys, retired ones included, ordered
 // by (algorithm, keyVersion), from the cache when it is fresh (see above).
 func (db *DB) Client(ctx context.Context, clientID string) (*ipass.Client, error) {
+	c, err := cached(db, &db.clients.entries, clientID, func() (*ipass.Client, error) { return db.readClient(ctx, clientID) })
+	if err != nil {
+		return nil, err
+	}
+	return copyClient(c), nil
+}
+
+// Merchant returns the merchant, from the cache when it is fresh: every
+// signed request checks that its merchant belongs to its client.
+func (db *DB) Merchant(ctx context.Context, merchantID string) (*ipass.Merchant, error) {
+	m, err := cached(db, &db.clients.merchants, merchantID, func() (ipass.Merchant, error) { return db.readMerchant(ctx, merchantID) })
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// cached returns m's fresh entry for key, or read's answer (kept when no
+// invalidation happened during the read). Errors are not kept.
+func cached[V any](db *DB, m *map[string]cacheEntry[V], key string, read func() (V, error)) (V, error) {
 	cc := &db.clients
 	if db.d.name == EnginePostgres {
 		cc.listen.Do(func() { go db.listenTenants() })
 	}
 	now := time.Now()
 	cc.mu.Lock()
-	e, ok := cc.entries[clientID]
+	e, ok := (*m)[key]
 	gen := cc.gen
 	cc.mu.Unlock()
 	if ok && e.gen == gen && now.Sub(e.at) < clientCacheTTL {
-		return copyClient(e.c), nil
+		return e.v, nil
 	}
-	c, err := db.readClient(ctx, clientID)
+	v, err := read()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	cc.mu.Lock()
 	// An invalidation during the read may have made it stale: keep it only
 	// if none happened (it is still this request's answer either way).
 	if cc.gen == gen {
-		if cc.entries == nil {
-			cc.entries = map[string]clientEntry{}
+		if *m == nil {
+			*m = map[string]cacheEntry[V]{}
 		}
-		cc.entries[clientID] = clientEntry{c: c, at: now, gen: gen}
+		(*m)[key] = cacheEntry[V]{v: v, at: now, gen: gen}
 	}
 	cc.mu.Unlock()
-	return copyClient(c), nil
+	return v, nil
 }
 
 // copyClient gives each caller its own value: a cached one is shared.
@@ -101,6 +123,7 @@ func (db *DB) invalidateClients() {
 	cc.mu.Lock()
 	cc.gen++
 	clear(cc.entries)
+	clear(cc.merchants)
 	cc.mu.Unlock()
 }
 
@@ -138,7 +161,7 @@ func (db *DB) listenTenantsOnce(ctx context.Context) error {
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
+		sc, ok := unwrapConn(dc).(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("listen: unexpected driver connection %T", dc)
 		}

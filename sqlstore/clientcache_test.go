@@ -113,3 +113,40 @@ func testClientCache(t *testing.T, newDSN func(testing.TB) string) {
 		t.Fatalf("right after its own apply: v3 %q (%v), want retired", keyStatus(c, 3), err)
 	}
 }
+
+// testMerchantCache: a merchant (which client it belongs to, checked by
+// every signed request) is served from the client cache too, and a
+// tenants change moving it to another client reaches the applying process
+// at once and another handle within the cache's bound.
+func testMerchantCache(t *testing.T, newDSN func(testing.TB) string) {
+	dsn := newDSN(t)
+	srv, admin := open(t, func(testing.TB) string { return dsn }), open(t, func(testing.TB) string { return dsn })
+	seed(t, admin)
+	owner := func(db *sqlstore.DB) string {
+		t.Helper()
+		m, err := db.Merchant(ctx(t), merchantA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ClientID
+	}
+	if got := owner(srv); got != clientA {
+		t.Fatalf("merchant %s belongs to %q, want %q", merchantA, got, clientA)
+	}
+	bound := sqlstore.ClientCacheTTL + 500*time.Millisecond
+	time.Sleep(300 * time.Millisecond) // PostgreSQL: the listener started by the first lookup is listening
+	owner(srv)                         // cached
+	owner(admin)
+	move := &ipass.Tenants{Merchants: []ipass.Merchant{{ID: merchantA, ClientID: clientB, Omitted: []string{"name"}}}}
+	if err := admin.Apply(ctx(t), move); err != nil {
+		t.Fatal(err)
+	}
+	if got := owner(admin); got != clientB {
+		t.Fatalf("right after its own apply: merchant belongs to %q, want %q", got, clientB)
+	}
+	for applied := time.Now(); owner(srv) != clientB; time.Sleep(10 * time.Millisecond) {
+		if time.Since(applied) > bound {
+			t.Fatalf("%v after apply, the other handle still has the merchant with %q", time.Since(applied), clientA)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipass-dev/ipass"
@@ -49,8 +50,9 @@ type DB struct {
 	r       *sql.DB // reads
 	w       *sql.DB // writes; the same pool as r on PostgreSQL
 	logger  *slog.Logger
-	hub     *changeHub  // wallet wake-ups (changes.go)
-	clients clientCache // clients and their keys (clientcache.go)
+	hub     *changeHub    // wallet wake-ups (changes.go)
+	clients clientCache   // clients and their keys (clientcache.go)
+	stmts   *atomic.Int64 // statements sent to the database (counted.go)
 
 	observer TxObserver // transaction timings (observe.go); nil: none
 	// SQLite only (nil on PostgreSQL): prepared statements per pool, and
@@ -75,11 +77,12 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	d, r, w, err := openPools(ctx, dsn)
+	stmts := new(atomic.Int64)
+	d, r, w, err := openPools(ctx, dsn, stmts)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger, hub: newChangeHub()}
+	db := &DB{Now: time.Now, d: d, r: r, w: w, logger: logger, hub: newChangeHub(), stmts: stmts}
 	err = db.migrate(ctx)
 	if d.releaseInit != nil {
 		d.releaseInit()
@@ -241,13 +244,20 @@ type unitResult struct {
 
 	a        *ipass.Admission // the admission recorded, if any
 	admitted admitted
+	slot     keptSlot // the answer the work kept, for which admission
 }
 
-// publish sets the admission's outcome, once its transaction committed
-// with this unit's work kept.
+// publish sets the admission's outcome and the answer kept, once its
+// transaction committed with this unit's work kept.
 func (u *unitResult) publish() {
-	if u.a != nil && u.commit {
+	if !u.commit {
+		return
+	}
+	if u.a != nil {
 		u.a.Outcome, u.a.RetryAfter, u.a.Replay = u.admitted.outcome, u.admitted.retryAfter, u.admitted.replay
+	}
+	if u.slot.a != nil && u.slot.kept != nil {
+		u.slot.a.Kept = u.slot.kept
 	}
 }
 
@@ -257,9 +267,15 @@ func (u *unitResult) publish() {
 // request's replay record stays) or decide refused it (errDecide: nothing
 // but the admission was written, and a refused request has spent its
 // signature). Any other error discards everything, admission included.
+//
+// An admission recorded by an earlier transaction of the request, its
+// answer still pending, is not recorded again, but fn keeps its answer
+// (keepAnswer).
 func (db *DB) unit(ctx context.Context, tx *sql.Tx, fn txFunc) unitResult {
 	u := unitResult{a: ipass.PendingAdmission(ctx)}
+	u.slot.a = ipass.AdmittedAwaitingAnswer(ctx)
 	if u.a != nil {
+		u.slot.a = u.a
 		u.a.Kept = nil // set again by this attempt, if it keeps an answer
 		u.admitted, u.err = db.admit(ctx, tx, u.a)
 		if u.err != nil {
@@ -269,8 +285,12 @@ func (db *DB) unit(ctx context.Context, tx *sql.Tx, fn txFunc) unitResult {
 			u.commit, u.err = true, ipass.ErrNotAdmitted
 			return u
 		}
+		// admit keeps an answer known before the write (a.Answer) itself.
+		if u.a.Kept != nil {
+			u.slot.kept = u.a.Kept
+		}
 	}
-	u.err = fn(ctx, tx, db.Now())
+	u.err = fn(context.WithValue(ctx, keptKey{}, &u.slot), tx, db.Now())
 	u.commit = u.err == nil || errors.Is(u.err, errDecide)
 	return u
 }

@@ -103,10 +103,23 @@ func (c *committer) commit(batch []*job) {
 		return
 	}
 	defer tx.Rollback()
+	// A job alone needs no savepoint: discarding its work is rolling back
+	// the transaction, which holds nothing else (two statements fewer per
+	// request when requests do not overlap).
+	alone := len(batch) == 1
 	var members []*job
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.done <- err
+			continue
+		}
+		if alone {
+			j.res = c.db.unit(context.WithoutCancel(j.ctx), tx, j.fn)
+			if !j.res.commit {
+				j.done <- j.res.err // the deferred Rollback discards it
+				return
+			}
+			members = append(members, j)
 			continue
 		}
 		if err := c.runOne(tx, j); err != nil {

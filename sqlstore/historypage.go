@@ -145,8 +145,8 @@ func replayPage(passID string, all []versionRow, from, size int) (*ipass.History
 // priorOf returns v's prior as stored text (NULL when its changes cannot be
 // replayed) and the pass's history state after v (nil then), taking the
 // state before v in tx, the transaction that inserts v.
-func priorOf(ctx context.Context, q queryer, v *ipass.PassVersion) (sql.NullString, ipass.HistoryState, error) {
-	state, err := historyState(ctx, q, v.PassID, v.Version-1)
+func priorOf(ctx context.Context, q queryer, v *ipass.PassVersion, stored *storedState) (sql.NullString, ipass.HistoryState, error) {
+	state, err := historyState(ctx, q, v.PassID, v.Version-1, stored)
 	if err != nil || state == nil {
 		return sql.NullString{}, nil, err
 	}
@@ -167,18 +167,21 @@ func priorOf(ctx context.Context, q queryer, v *ipass.PassVersion) (sql.NullStri
 // (empty for 0), from pass_history_state, or by replaying versions 1 …
 // version when the stored state is missing or not at that version (a pass
 // written before migration 00007, or by a node running older code). nil
-// when the history cannot be replayed.
-func historyState(ctx context.Context, q queryer, passID string, version int) (ipass.HistoryState, error) {
+// when the history cannot be replayed. stored, when not nil, is the stored
+// state already read with the locked pass (UpdatePass), saving a statement.
+func historyState(ctx context.Context, q queryer, passID string, version int, stored *storedState) (ipass.HistoryState, error) {
 	if version == 0 {
 		return ipass.HistoryState{}, nil
 	}
-	var at int
-	var text string
-	err := q.QueryRowContext(ctx, `SELECT version, state FROM pass_history_state WHERE pass_id = $1`, passID).Scan(&at, &text)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("pass %s: read history state: %w", passID, err)
+	if stored == nil {
+		stored = &storedState{}
+		err := q.QueryRowContext(ctx, `SELECT version, state FROM pass_history_state WHERE pass_id = $1`, passID).Scan(&stored.version, &stored.state)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("pass %s: read history state: %w", passID, err)
+		}
 	}
-	if err == nil && at == version {
+	at, text := stored.version.Int64, stored.state.String
+	if stored.version.Valid && stored.state.Valid && at == int64(version) {
 		state := ipass.HistoryState{}
 		if err := json.Unmarshal([]byte(text), &state); err != nil {
 			return nil, fmt.Errorf("pass %s: decode history state: %w", passID, err)
@@ -186,6 +189,12 @@ func historyState(ctx context.Context, q queryer, passID string, version int) (i
 		return state, nil
 	}
 	return rebuildState(ctx, q, passID, version)
+}
+
+// storedState is a pass's row of pass_history_state; NULLs when it has none.
+type storedState struct {
+	version sql.NullInt64
+	state   sql.NullString
 }
 
 // rebuildState replays versions 1 … version of the pass, storing the prior

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/ipass-dev/ipass"
@@ -18,12 +20,22 @@ const passColumns = `id, merchant_id, biz_serial_id, template_code, type, produc
 	start_date, end_date, biz_create, data_info, code_info, version, last_biz_date,
 	created_at, updated_at, create_fingerprint, last_update_fingerprint`
 
-func scanPass(s interface{ Scan(...any) error }) (*ipass.Pass, error) {
+// lockPassWithState reads a pass ($1) and its row of pass_history_state
+// (NULLs if none), for UpdatePass; the dialect's locking suffix follows.
+// Scalar subqueries rather than a join: PostgreSQL locks only the passes
+// row, and the columns need no qualifying.
+const lockPassWithState = `SELECT ` + passColumns + `,
+	(SELECT version FROM pass_history_state WHERE pass_id = $1),
+	(SELECT state FROM pass_history_state WHERE pass_id = $1)
+	FROM passes WHERE id = $1`
+
+// scanPass scans a row of passColumns, then into extra the columns after them.
+func scanPass(s interface{ Scan(...any) error }, extra ...any) (*ipass.Pass, error) {
 	p := &ipass.Pass{}
 	var dataInfo, codeInfo string
-	err := s.Scan(&p.ID, &p.MerchantID, &p.BizSerialID, &p.TemplateCode, &p.Type, &p.Product, &p.UserID, &p.Status,
+	err := s.Scan(append([]any{&p.ID, &p.MerchantID, &p.BizSerialID, &p.TemplateCode, &p.Type, &p.Product, &p.UserID, &p.Status,
 		&p.StartDate, &p.EndDate, &p.BizCreate, &dataInfo, &codeInfo, &p.Version, &p.LastBizDate,
-		&p.CreatedAt, &p.UpdatedAt, &p.CreateFingerprint, &p.LastUpdateFingerprint)
+		&p.CreatedAt, &p.UpdatedAt, &p.CreateFingerprint, &p.LastUpdateFingerprint}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +153,7 @@ func (db *DB) CreatePass(ctx context.Context, p *ipass.Pass, v *ipass.PassVersio
 		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = np.ID, np.Version, np.CreatedAt, np.Status
-		if err := insertVersion(ctx, q, &nv); err != nil {
+		if err := db.insertVersion(ctx, q, &nv, nil); err != nil {
 			return err
 		}
 		if err := db.keepAnswer(ctx, q, np.ID, nil); err != nil {
@@ -187,9 +199,15 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		out, decideErr, holders = nil, nil, nil
 		q := db.q(tx, true)
-		cur, err := findPass(ctx, q, fmt.Sprintf("pass %q", passID), `WHERE id = $1`+db.d.forUpdate, passID)
+		// The pass and its stored history state in one statement: the
+		// state is what the new version's prior is built from.
+		var stored storedState
+		cur, err := scanPass(q.QueryRowContext(ctx, lockPassWithState+db.d.forUpdate, passID), &stored.version, &stored.state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("pass %q", passID)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("find pass %q: %w", passID, err)
 		}
 		next := clonePass(cur)
 		v, err := decide(next)
@@ -217,34 +235,12 @@ func (db *DB) UpdatePass(ctx context.Context, passID string, decide func(next *i
 		if err != nil {
 			return fmt.Errorf("update pass %s: %w", passID, err)
 		}
-		res, err := q.ExecContext(ctx, `
-			UPDATE passes SET
-				user_id = $1,
-				status = $2,
-				start_date = $3,
-				end_date = $4,
-				biz_create = $5,
-				data_info = $6,
-				code_info = $7,
-				version = $8,
-				last_biz_date = $9,
-				updated_at = $10,
-				last_update_fingerprint = $11
-			WHERE id = $12 AND version = $13`,
-			next.UserID, string(next.Status), next.StartDate, next.EndDate, next.BizCreate,
-			dataInfo, codeInfo, next.Version, next.LastBizDate, next.UpdatedAt, next.LastUpdateFingerprint,
-			passID, cur.Version)
-		if err != nil {
-			return fmt.Errorf("update pass %s: %w", passID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("update pass %s: %w", passID, err)
-		} else if n == 0 {
-			return errRetry
-		}
 		nv := *v
 		nv.PassID, nv.Version, nv.At, nv.Status = passID, next.Version, next.UpdatedAt, next.Status
-		if err := insertVersion(ctx, q, &nv); err != nil {
+		updateArgs := []any{next.UserID, string(next.Status), next.StartDate, next.EndDate, next.BizCreate,
+			dataInfo, codeInfo, next.Version, next.LastBizDate, next.UpdatedAt, next.LastUpdateFingerprint,
+			passID, cur.Version}
+		if err := db.updateWithVersion(ctx, q, updateArgs, &nv, &stored); err != nil {
 			return err
 		}
 		if err := db.keepAnswer(ctx, q, "", nil); err != nil {
@@ -279,48 +275,166 @@ func clonePass(p *ipass.Pass) *ipass.Pass {
 // checkFixed returns an error naming the first field fixed for life that
 // next changed. Silently keeping the old value would hide a bug in decide.
 func checkFixed(cur, next *ipass.Pass) error {
-	for _, f := range []struct {
-		name     string
-		old, new any
-	}{
-		{"id", cur.ID, next.ID},
-		{"merchantId", cur.MerchantID, next.MerchantID},
-		{"bizSerialId", cur.BizSerialID, next.BizSerialID},
-		{"templateCode", cur.TemplateCode, next.TemplateCode},
-		{"type", cur.Type, next.Type},
-		{"product", cur.Product, next.Product},
-		{"createdAt", cur.CreatedAt, next.CreatedAt},
-		{"createFingerprint", cur.CreateFingerprint, next.CreateFingerprint},
-	} {
-		if f.old != f.new {
-			return fmt.Errorf("decide changed %s, which is fixed for life", f.name)
-		}
+	// Compared field by field, not through a table of any values: boxing
+	// them cost an allocation each on every update.
+	name := ""
+	switch {
+	case cur.ID != next.ID:
+		name = "id"
+	case cur.MerchantID != next.MerchantID:
+		name = "merchantId"
+	case cur.BizSerialID != next.BizSerialID:
+		name = "bizSerialId"
+	case cur.TemplateCode != next.TemplateCode:
+		name = "templateCode"
+	case cur.Type != next.Type:
+		name = "type"
+	case cur.Product != next.Product:
+		name = "product"
+	case cur.CreatedAt != next.CreatedAt:
+		name = "createdAt"
+	case cur.CreateFingerprint != next.CreateFingerprint:
+		name = "createFingerprint"
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("decide changed %s, which is fixed for life", name)
 }
 
-// insertVersion appends v to the pass's history with its prior (see
-// historypage.go), in tx.
-func insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion) error {
-	changes, err := rawToNull("changes", v.Changes)
-	if err != nil {
-		return fmt.Errorf("insert pass version: %w", err)
-	}
-	metadata, err := rawToNull("metadata", v.Metadata)
-	if err != nil {
-		return fmt.Errorf("insert pass version: %w", err)
-	}
-	prior, state, err := priorOf(ctx, tx, v)
+// insertVersionSQL appends a row to pass_versions ($1 … $15).
+const insertVersionSQL = `
+	INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id, changed_at, status,
+		request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id, prior)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+
+// insertVersionWithStateSQL is insertVersionSQL and saveState's upsert ($16
+// the state) in one statement, where the engine runs a data-modifying WITH
+// (PostgreSQL): one round trip instead of two.
+const insertVersionWithStateSQL = `
+	WITH v AS (` + insertVersionSQL + `)
+	INSERT INTO pass_history_state (pass_id, version, state) VALUES ($1, $2, $16)
+	ON CONFLICT (pass_id) DO UPDATE SET version = excluded.version, state = excluded.state`
+
+// updatePassSQL writes a pass's new state ($1 … $11) if it is still at
+// the version read ($12 id, $13 version).
+const updatePassSQL = `
+	UPDATE passes SET
+		user_id = $1,
+		status = $2,
+		start_date = $3,
+		end_date = $4,
+		biz_create = $5,
+		data_info = $6,
+		code_info = $7,
+		version = $8,
+		last_biz_date = $9,
+		updated_at = $10,
+		last_update_fingerprint = $11
+	WHERE id = $12 AND version = $13`
+
+// updateWithVersionSQL is updatePassSQL, insertVersionSQL ($14 … $28) and
+// saveState's upsert ($29 the state) in one statement (PostgreSQL), which
+// returns how many passes the UPDATE changed.
+var updateWithVersionSQL = `
+	WITH u AS (` + updatePassSQL + ` RETURNING 1),
+	v AS (` + renumber(insertVersionSQL, 13) + `),
+	s AS (INSERT INTO pass_history_state (pass_id, version, state) VALUES ($14, $15, $29)
+		ON CONFLICT (pass_id) DO UPDATE SET version = excluded.version, state = excluded.state)
+	SELECT count(*) FROM u`
+
+// renumber shifts every placeholder $n of query by by.
+func renumber(query string, by int) string {
+	return placeholder.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+by)
+	})
+}
+
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
+
+// updateWithVersion runs updatePassSQL with args, then appends v to the
+// pass's history (insertVersion); errRetry if the pass is no longer at the
+// version read. On PostgreSQL all of it is one statement.
+func (db *DB) updateWithVersion(ctx context.Context, q queryer, args []any, v *ipass.PassVersion, stored *storedState) error {
+	vargs, state, err := versionArgs(ctx, q, v, stored)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO pass_versions (pass_id, version, operation, client_id, merchant_id, changed_at, status,
-			request_status, update_kind, changes, metadata, pass_verify_code, biz_date, tracer_id, prior)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
-		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior)
+	if db.d.name == EnginePostgres && state != nil {
+		text, err := encodeObject(state, false)
+		if err != nil {
+			return fmt.Errorf("pass %s: history state: %w", v.PassID, err)
+		}
+		var n int
+		err = q.QueryRowContext(ctx, updateWithVersionSQL, append(append(args, vargs...), text)...).Scan(&n)
+		if isUniqueViolation(err) {
+			// The version already exists: another write got there, which
+			// the row lock rules out; the version guard's answer.
+			return errRetry
+		}
+		if err != nil {
+			return fmt.Errorf("update pass %s: %w", v.PassID, err)
+		}
+		if n == 0 {
+			return errRetry // the transaction is rolled back, inserts included
+		}
+		return nil
+	}
+	res, err := q.ExecContext(ctx, updatePassSQL, args...)
 	if err != nil {
+		return fmt.Errorf("update pass %s: %w", v.PassID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update pass %s: %w", v.PassID, err)
+	} else if n == 0 {
+		return errRetry
+	}
+	return db.execVersion(ctx, q, v, vargs, state)
+}
+
+// versionArgs are insertVersionSQL's arguments for v, with the history
+// state after it (nil if the history cannot be replayed).
+func versionArgs(ctx context.Context, q queryer, v *ipass.PassVersion, stored *storedState) ([]any, ipass.HistoryState, error) {
+	changes, err := rawToNull("changes", v.Changes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert pass version: %w", err)
+	}
+	metadata, err := rawToNull("metadata", v.Metadata)
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert pass version: %w", err)
+	}
+	prior, state, err := priorOf(ctx, q, v, stored)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []any{v.PassID, v.Version, v.Operation, v.ClientID, v.MerchantID, v.At, string(v.Status),
+		v.RequestStatus, string(v.UpdateKind), changes, metadata, v.PassVerifyCode, v.BizDate, v.TracerID, prior}, state, nil
+}
+
+// insertVersion appends v to the pass's history with its prior (see
+// historypage.go), in tx. stored is the pass's stored history state if
+// already read (see historyState).
+func (db *DB) insertVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, stored *storedState) error {
+	args, state, err := versionArgs(ctx, tx, v, stored)
+	if err != nil {
+		return err
+	}
+	return db.execVersion(ctx, tx, v, args, state)
+}
+
+// execVersion inserts the version row (args) and stores state.
+func (db *DB) execVersion(ctx context.Context, tx queryer, v *ipass.PassVersion, args []any, state ipass.HistoryState) error {
+	if db.d.name == EnginePostgres && state != nil {
+		text, err := encodeObject(state, false)
+		if err != nil {
+			return fmt.Errorf("pass %s: history state: %w", v.PassID, err)
+		}
+		if _, err := tx.ExecContext(ctx, insertVersionWithStateSQL, append(args, text)...); err != nil {
+			return fmt.Errorf("insert pass %s version %d: %w", v.PassID, v.Version, err)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, insertVersionSQL, args...); err != nil {
 		return fmt.Errorf("insert pass %s version %d: %w", v.PassID, v.Version, err)
 	}
 	return saveState(ctx, tx, v.PassID, v.Version, state)

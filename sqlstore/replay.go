@@ -137,11 +137,18 @@ func repeatAnswer(ctx context.Context, q queryer, clientID string, digest []byte
 }
 
 // keepAnswer is the answer's part of a write transaction that recorded an
-// admission with AnswerOf: called once the write has decided, with the
+// admission with AnswerOf, or that runs after an earlier transaction of the
+// request recorded it with the answer pending (see
+// ipass.AdmittedAwaitingAnswer): called once the write has decided, with the
 // created pass's id and decide's error, it keeps the answer in the same
-// transaction (one statement, no commit of its own).
+// transaction (one statement, no commit of its own). The admission's Kept is
+// set only once that transaction commits (see unit).
 func (db *DB) keepAnswer(ctx context.Context, q queryer, passID string, refused error) error {
-	a := ipass.PendingAdmission(ctx)
+	slot, _ := ctx.Value(keptKey{}).(*keptSlot)
+	if slot == nil {
+		return nil
+	}
+	a := slot.a
 	if a == nil || a.AnswerOf == nil || a.Digest == nil {
 		return nil
 	}
@@ -152,9 +159,18 @@ func (db *DB) keepAnswer(ctx context.Context, q queryer, passID string, refused 
 	if err := updateAnswer(ctx, q, a.ClientID, a.Digest, ans); err != nil {
 		return err
 	}
-	a.Kept = ans
+	slot.kept = ans
 	return nil
 }
+
+// keptSlot carries, through one attempt of a write, the admission whose
+// answer the write keeps and the answer kept, until the commit publishes it.
+type keptSlot struct {
+	a    *ipass.Admission
+	kept *ipass.Answer
+}
+
+type keptKey struct{}
 
 func updateAnswer(ctx context.Context, q queryer, clientID string, digest []byte, ans *ipass.Answer) error {
 	_, err := q.ExecContext(ctx, `

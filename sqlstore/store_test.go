@@ -59,6 +59,7 @@ var contract = []contractTest{
 	{"CheckIntegrity", testCheckIntegrity},
 	{"ClientCache", testClientCache},
 	{"RequestLog", testRequestLog},
+	{"MerchantCache", testMerchantCache},
 }
 
 func TestContract(t *testing.T) {

@@ -105,18 +105,18 @@ func findClientKeys(ctx context.Context, q queryer, clientID string) (map[string
 	return keys, nil
 }
 
-// Merchant returns the merchant.
-func (db *DB) Merchant(ctx context.Context, merchantID string) (*ipass.Merchant, error) {
-	m := &ipass.Merchant{}
+// readMerchant reads the merchant from the database (Merchant caches it).
+func (db *DB) readMerchant(ctx context.Context, merchantID string) (ipass.Merchant, error) {
+	var m ipass.Merchant
 	err := db.rq().QueryRowContext(ctx, `
 		SELECT id, client_id, name
 		FROM merchants
 		WHERE id = $1`, merchantID).Scan(&m.ID, &m.ClientID, &m.Name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("merchant %q", merchantID)
+		return m, notFound("merchant %q", merchantID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find merchant: %w", err)
+		return m, fmt.Errorf("find merchant: %w", err)
 	}
 	return m, nil
 }
@@ -174,59 +174,47 @@ func (db *DB) Template(ctx context.Context, merchantID, templateCode string) (*i
 
 // User returns the user with its openIds. OpenIDs is never nil.
 func (db *DB) User(ctx context.Context, userID string) (*ipass.User, error) {
-	var u *ipass.User
-	err := db.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
-		var err error
-		u, err = findUser(ctx, db.q(tx, false), userID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
+	return findUser(ctx, db.rq(), fmt.Sprintf("user %q", userID), `u.id = $1`, userID)
 }
 
 // UserByOpenID returns the user whose openId at merchantID is openID.
 func (db *DB) UserByOpenID(ctx context.Context, merchantID, openID string) (*ipass.User, error) {
-	var u *ipass.User
-	err := db.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
-		var userID string
-		q := db.q(tx, false)
-		err := q.QueryRowContext(ctx, `
-			SELECT user_id
-			FROM user_open_ids
-			WHERE merchant_id = $1 AND open_id = $2`, merchantID, openID).Scan(&userID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("openId %q at merchant %q", openID, merchantID)
-		}
-		if err != nil {
-			return fmt.Errorf("find user by openId: %w", err)
-		}
-		u, err = findUser(ctx, q, userID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
+	return findUser(ctx, db.rq(), fmt.Sprintf("openId %q at merchant %q", openID, merchantID),
+		`u.id = (SELECT user_id FROM user_open_ids WHERE merchant_id = $1 AND open_id = $2)`, merchantID, openID)
 }
 
-func findUser(ctx context.Context, q queryer, userID string) (*ipass.User, error) {
-	var id string
-	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1`, userID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("user %q", userID)
-	}
+// findUser returns the user matched by where (on users u) with its openIds,
+// or an error wrapping ipass.ErrNotFound naming what. One statement, so one
+// snapshot without a transaction: every signed request with a userId runs
+// it.
+func findUser(ctx context.Context, q queryer, what, where string, args ...any) (*ipass.User, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT u.id, o.merchant_id, o.open_id
+		FROM users u LEFT JOIN user_open_ids o ON o.user_id = u.id
+		WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", err)
 	}
-	openIDs, err := findOpenIDs(ctx, q, userID)
-	if err != nil {
-		return nil, err
+	defer rows.Close()
+	var u *ipass.User
+	for rows.Next() {
+		var id string
+		var merchantID, openID sql.NullString
+		if err := rows.Scan(&id, &merchantID, &openID); err != nil {
+			return nil, fmt.Errorf("find user: %w", err)
+		}
+		if u == nil {
+			u = &ipass.User{ID: id, OpenIDs: map[string]string{}}
+		}
+		if merchantID.Valid {
+			u.OpenIDs[merchantID.String] = openID.String
+		}
 	}
-	u := &ipass.User{ID: id, OpenIDs: openIDs[id]}
-	if u.OpenIDs == nil {
-		u.OpenIDs = map[string]string{}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	if u == nil {
+		return nil, notFound("%s", what)
 	}
 	return u, nil
 }

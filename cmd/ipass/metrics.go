@@ -20,6 +20,7 @@ import (
 func instrument(srv *ipasshttp.Server, db *sqlstore.DB, cpus int) http.Handler {
 	m := metrics.New(db.PoolStats)
 	m.RegisterCPUs(cpus)
+	m.RegisterStatements(db.Statements)
 	db.SetObserver(m)
 	srv.Observer = m
 	if w, ok := srv.RequestLog.(*reqlog.Writer); ok {

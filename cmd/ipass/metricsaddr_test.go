@@ -70,6 +70,10 @@ func TestServeMetricsAddr(t *testing.T) {
 	if v := metricValue(t, string(body), `ipass_http_requests_total\{code="NO_INTERFACE_DEF",path="other"\}`); v != 1 {
 		t.Errorf("the metrics listener counted %v NO_INTERFACE_DEF answers of the main one, want 1", v)
 	}
+	// The store's statements (the migrations and the demo tenant at least).
+	if v := metricValue(t, string(body), `ipass_db_statements_total`); v <= 0 {
+		t.Errorf("ipass_db_statements_total %v, want the statements the store sent", v)
+	}
 	// Nothing else is served there.
 	base := strings.TrimSuffix(metricsURL, "/metrics")
 	for _, c := range []struct{ method, path string }{
