@@ -217,18 +217,27 @@ func (db *DB) SubscribeHolder(userID string) (<-chan struct{}, func()) {
 // turns notifications into wake-ups. After a lost connection it reconnects
 // and wakes every reader, since notifications sent meanwhile are lost.
 func (db *DB) listen() {
+	db.listenLoop("wallet change", walletChannel, db.hub.wakeAll, func(payload string) { db.hub.wake(payload) })
+}
+
+// listenLoop holds one connection LISTENing on channel until Close, calling
+// onNotify with each notification's payload. onListen runs each time the
+// LISTEN starts, the first time and after every reconnect: notifications
+// sent while not listening are lost, so whatever they would have told must
+// be assumed.
+func (db *DB) listenLoop(what, channel string, onListen func(), onNotify func(payload string)) {
 	ctx := db.hub.ctx
 	for attempt := 1; ctx.Err() == nil; attempt++ {
-		err := db.listenOnce(ctx)
+		err := db.listenOnce(ctx, channel, onListen, onNotify)
 		if ctx.Err() != nil {
 			return
 		}
-		db.logger.Warn("wallet change listener lost its connection; reconnecting", "err", err)
+		db.logger.Warn(what+" listener lost its connection; reconnecting", "err", err)
 		_ = sleep(ctx, backoff(attempt)+100*time.Millisecond)
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context) error {
+func (db *DB) listenOnce(ctx context.Context, channel string, onListen func(), onNotify func(payload string)) error {
 	conn, err := db.r.Conn(ctx)
 	if err != nil {
 		return err
@@ -240,17 +249,17 @@ func (db *DB) listenOnce(ctx context.Context) error {
 			return fmt.Errorf("listen: unexpected driver connection %T", dc)
 		}
 		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+walletChannel); err != nil {
+		if _, err := pc.Exec(ctx, "LISTEN "+channel); err != nil {
 			return errors.Join(driver.ErrBadConn, err)
 		}
-		db.hub.wakeAll() // anything may have changed while not listening
+		onListen()
 		for {
 			n, err := pc.WaitForNotification(ctx)
 			if err != nil {
 				// The connection is LISTENing (or broken): never return it to the pool.
 				return errors.Join(driver.ErrBadConn, err)
 			}
-			db.hub.wake(n.Payload)
+			onNotify(n.Payload)
 		}
 	})
 }

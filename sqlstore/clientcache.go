@@ -22,15 +22,12 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/ipass-dev/ipass"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // clientCacheTTL is the longest a process serves a client as it was before a
@@ -143,39 +140,5 @@ func (db *DB) notifyTenants(ctx context.Context, q queryer) error {
 // dropping the cache at every notification and whenever it (re)connects,
 // since notifications sent while it was not listening are lost.
 func (db *DB) listenTenants() {
-	ctx := db.hub.ctx
-	for attempt := 1; ctx.Err() == nil; attempt++ {
-		err := db.listenTenantsOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		db.logger.Warn("tenants change listener lost its connection; reconnecting", "err", err)
-		_ = sleep(ctx, backoff(attempt)+100*time.Millisecond)
-	}
-}
-
-func (db *DB) listenTenantsOnce(ctx context.Context) error {
-	conn, err := db.r.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := unwrapConn(dc).(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("listen: unexpected driver connection %T", dc)
-		}
-		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+tenantsChannel); err != nil {
-			return errors.Join(driver.ErrBadConn, err)
-		}
-		db.invalidateClients()
-		for {
-			if _, err := pc.WaitForNotification(ctx); err != nil {
-				// LISTENing (or broken): never return it to the pool.
-				return errors.Join(driver.ErrBadConn, err)
-			}
-			db.invalidateClients()
-		}
-	})
+	db.listenLoop("tenants change", tenantsChannel, db.invalidateClients, func(string) { db.invalidateClients() })
 }
