@@ -205,7 +205,7 @@ type HistoryLine struct {
 
 // HistoryRange is the versions the detail page of a pass at version shows
 // when asked for those before `before` (0: the newest): [from, before).
-// Older and Newer say whether the page links to older versions and back to
+// Older and Newest say whether the page links to older versions and back to
 // the newest page.
 type HistoryRange struct {
 	From, Before  int
