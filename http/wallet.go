@@ -1,9 +1,12 @@
 package http
 
 // The wallet view: the pass holder's pages, their live updates (Server-Sent
-// Events) and the change feed (docs/wallet.md). Pure decisions — tokens, the
-// placement table, value formatting, codes — are in package wallet; the
-// templates and static files in package web.
+// Events) and the change feed (docs/wallet.md). This file holds the routes,
+// the link's authentication, the store reads, the URLs (they carry the
+// token) and the rendering; what a page shows — cards, tabs, sections,
+// paging, history lines, colours — is composed by package wallet (page.go),
+// as are tokens, placement, formatting and codes. The templates and static
+// files are in package web.
 
 import (
 	"bytes"
@@ -15,7 +18,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,68 +187,23 @@ func redactToken(path string) string {
 
 // ---- the pages ----
 
-// passView is one pass as the page shows it.
-type passView struct {
-	ID, Kind, Title, Theme  string
-	Status                  ipass.Status
-	Version                 int
-	Badge, BadgeKey         string
-	Fields                  []wallet.Field
-	ShowCode                bool
-	CodeVoid                bool   // the pass is not ACTIVE: the code is text marked void, no image
-	VoidLabel               string // "Void" in the page's locale
-	CodeValue, CodeMsg      string
-	CodeSVG                 template.HTML
-	ValidLabel, Validity    string
-	DetailHref, DetailLabel string
-	tab                     wallet.Tab
-	typ                     ipass.PassType
-}
-
 type langLink struct {
 	Locale, Label, Href string
 	Current             bool
 }
 
-type section struct {
-	Kind, Label string
-	Passes      []passView
-}
-
-type tabView struct {
-	Name     wallet.Tab
-	Label    string
-	Sections []section
-	// Paging: passes From–To (1-based) of Total are shown; PrevHref and
-	// NextHref are the tab's neighbouring pages ("" at either end).
-	Page, From, To, Total int
-	PrevHref, NextHref    string
-}
-
-// pageData is what the templates see. T holds the UI strings of Lang.
+// pageData is what the templates see: the page's locale and links, and the
+// content composed by package wallet (Main on the main page, Detail on a
+// pass's page). T holds the UI strings of Lang.
 type pageData struct {
-	Lang, HTMLLang, PageTitle  string
-	T                          map[string]string
-	Langs                      []langLink
-	ThemeHref, EventsHref      string
-	Tabs                       []tabView
-	ActiveCount, InactiveCount int    // every pass of each tab, not only those shown
-	Paged                      bool   // a tab shows a page after its first
-	FirstHref                  string // the first page of both tabs
-	BackHref                   string
-	Pass                       *passView
-	Removed                    bool
-	History                    []historyView
-	OlderHref, NewestHref      string // detail page: the history's other pages
-}
-
-type historyView struct {
-	Version    int
-	When, What string
-	Renewal    string // "Renewed until …", when the version renewed the pass
-	Changes    []wallet.Change
-	More       int // changed fields not listed (wallet.MaxChangeLines)
-	Notes      []wallet.Change
+	Lang, HTMLLang, PageTitle string
+	T                         map[string]string
+	Langs                     []langLink
+	ThemeHref, EventsHref     string
+	BackHref                  string
+	Main                      wallet.Page
+	Detail                    wallet.Detail
+	OlderHref, NewestHref     string // detail page: the history's other pages
 }
 
 // templates caches template lookups for one request.
@@ -280,7 +237,6 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 		wl.internal(w, r, err)
 		return
 	}
-	now := wl.now()
 	tc := &templates{wl: wl, ctx: ctx, cache: map[[2]string]*ipass.Template{}}
 	fallback := ""
 	if len(hc.Passes) > 0 {
@@ -292,53 +248,24 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	d := wl.basePage(r, lang, token, hc.Cursor)
 	d.PageTitle = d.T["wallet"]
-
-	// Place every pass (cheap), then draw only the passes of the page asked
-	// for: drawing (fields, codes) is what a page costs.
-	var placed [2][]placedPass
-	for _, p := range hc.Passes {
-		if pl, shown := wallet.Place(p, now); shown {
-			i := tabIndex(pl.Tab)
-			placed[i] = append(placed[i], placedPass{p, pl})
-		}
-	}
 	pg := wl.paging(r)
-	d.ActiveCount, d.InactiveCount = len(placed[0]), len(placed[1])
-	d.Paged = pg.later()
-	d.FirstHref = pg.href(r, -1, 0)
-	themes := newThemes()
-	for i, tab := range []wallet.Tab{wallet.TabActive, wallet.TabInactive} {
-		tv := tabView{Name: tab, Label: d.T[string(tab)]}
-		page := pg.page(r, i, placed[i], &tv)
-		views := make([]passView, 0, len(page))
-		for _, pp := range page {
-			tm, err := tc.get(pp.p)
-			if err != nil {
-				wl.internal(w, r, err)
-				return
-			}
-			v := wl.passView(pp.p, tm, pp.pl, lang, themes, false)
-			v.DetailHref = "/wallet/" + token + "/passes/" + url.PathEscape(pp.p.ID) + langQuery(r)
-			views = append(views, v)
-		}
-		for _, kind := range []struct {
-			typ   ipass.PassType
-			label string
-		}{{ipass.TypeCard, "cards"}, {ipass.TypeCoupon, "coupons"}, {ipass.TypeTicket, "tickets"}} {
-			s := section{Kind: string(kind.typ), Label: d.T[kind.label]}
-			for _, v := range views {
-				if v.typ == kind.typ {
-					s.Passes = append(s.Passes, v)
-				}
-			}
-			if len(s.Passes) > 0 {
-				tv.Sections = append(tv.Sections, s)
-			}
-		}
-		d.Tabs = append(d.Tabs, tv)
+	links := wallet.Links{
+		Detail:  func(id string) string { return "/wallet/" + token + "/passes/" + url.PathEscape(id) + langQuery(r) },
+		TabPage: func(tab, n int) string { return pageHref(r, pg, tab, n) },
 	}
-	d.ThemeHref = themes.href()
+	d.Main, err = wallet.BuildPage(wl.view(lang), hc.Passes, tc.get, pg, links)
+	if err != nil {
+		wl.internal(w, r, err)
+		return
+	}
+	d.ThemeHref = d.Main.ThemeHref
 	wl.render(w, r, http.StatusOK, "wallet.html", d)
+}
+
+// view is what the cards of one render share, with the render's one clock
+// reading.
+func (wl *Wallet) view(lang string) wallet.View {
+	return wallet.View{Lang: lang, Loc: wl.Location, Now: wl.now()}
 }
 
 func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
@@ -374,23 +301,17 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	d := wl.basePage(r, lang, token, 0)
 	d.BackHref = "/wallet/" + token + langQuery(r)
-	pl, shown := wallet.Place(p, wl.now())
-	if !shown {
-		d.Removed = true
+	v := wl.view(lang)
+	if !v.Shown(p) {
+		d.Detail.Removed = true
 		d.PageTitle = d.T["removed"]
 		wl.render(w, r, http.StatusGone, "pass.html", d)
 		return
 	}
-	// One page of history, newest first: the versions before `before` (the
-	// newest ones without it), wallet.HistoryPerPage of them at most. The
-	// newest page ends at the version the face shows.
-	if before == 0 || before > p.Version+1 {
-		before = p.Version + 1
-	}
-	from := max(1, before-wallet.HistoryPerPage)
+	hr := wallet.HistoryPage(p.Version, before)
 	var hist []ipass.HistoryEntry
-	if before > 1 {
-		page, err := wl.Passes.HistoryPage(ctx, p.ID, from, before-from)
+	if hr.Versions() > 0 {
+		page, err := wl.Passes.HistoryPage(ctx, p.ID, hr.From, hr.Versions())
 		if err != nil {
 			wl.internal(w, r, err)
 			return
@@ -398,23 +319,15 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 		hist = page.Versions
 	}
 	detail := "/wallet/" + token + "/passes/" + url.PathEscape(p.ID)
-	if from > 1 {
-		d.OlderHref = detail + "?" + historyQuery(r, from)
+	if hr.Older {
+		d.OlderHref = detail + "?" + historyQuery(r, hr.From)
 	}
-	if before <= p.Version {
+	if hr.Newest {
 		d.NewestHref = detail + langQuery(r)
 	}
-	themes := newThemes()
-	v := wl.passView(p, tm, pl, lang, themes, true)
-	d.Pass = &v
-	d.PageTitle = v.Title
-	d.ThemeHref = themes.href()
-	face := wallet.FaceLocale(tm, lang)
-	// In the holder's words: no operation, status or update kind names.
-	for _, e := range wallet.Timeline(hist, tm, face, wl.Location) {
-		d.History = append(d.History, historyView{Version: e.Version, When: e.At.Format("2006-01-02 15:04:05") + " " + wallet.Zone(e.At),
-			What: e.What, Renewal: e.Renewal, Changes: e.Changes, More: e.More, Notes: e.Notes})
-	}
+	d.Detail = wallet.BuildDetail(v, p, tm, hist)
+	d.PageTitle = d.Detail.Card.Title
+	d.ThemeHref = d.Detail.ThemeHref
 	wl.render(w, r, http.StatusOK, "pass.html", d)
 }
 
@@ -460,38 +373,6 @@ func (wl *Wallet) basePage(r *http.Request, lang, token string, cursor int64) pa
 	return d
 }
 
-// passView is a pass as a page shows it; detail: on its detail page, which
-// also shows the fields placed there.
-func (wl *Wallet) passView(p *ipass.Pass, tm *ipass.Template, pl wallet.Placement, lang string, th *themes, detail bool) passView {
-	face := wallet.FaceLocale(tm, lang)
-	v := passView{
-		ID: p.ID, Kind: string(p.Type), Status: p.EffectiveStatus(wl.now()), Version: p.Version,
-		Title: wallet.Title(tm, face), Theme: th.class(tm.Style), Fields: wallet.Fields(p, tm, face, wl.Location, detail),
-		ValidLabel: wallet.Text(lang, "valid"), DetailLabel: wallet.Text(lang, "details"),
-		Validity: wallet.FormatTime(p.StartDate, wl.Location) + " – " + wallet.FormatTime(p.EndDate, wl.Location),
-		tab:      pl.Tab, typ: p.Type,
-	}
-	if pl.Badge != wallet.BadgeNone {
-		v.BadgeKey, v.Badge = string(pl.Badge), wallet.Text(lang, string(pl.Badge))
-	}
-	if tm.CodeDisplay != ipass.CodeNone && p.CodeInfo.Value != "" {
-		v.ShowCode, v.CodeValue, v.CodeMsg = true, p.CodeInfo.Value, p.CodeInfo.Msg
-		if v.CodeMsg == "" {
-			v.CodeMsg = p.CodeInfo.Value
-		}
-		// A pass that is used, refunded, terminated or expired must not be
-		// scanned: its code is shown as text marked void, never as an image
-		// (as wallets grey or hide the barcode of a voided pass).
-		if v.Status != ipass.StatusActive {
-			v.CodeVoid, v.VoidLabel = true, wallet.Text(lang, "void")
-			return v
-		}
-		// Safe as markup: drawn from the symbol's modules, no merchant byte in it.
-		v.CodeSVG = template.HTML(wallet.CodeSVG(tm.CodeDisplay, p.CodeInfo.Value))
-	}
-	return v
-}
-
 func (wl *Wallet) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	buf := renderBufs.Get().(*bytes.Buffer)
 	defer renderBufs.Put(buf)
@@ -523,54 +404,9 @@ func first(s []string) string {
 	return ""
 }
 
-// ---- colours ----
-
-// themes collects the colour pairs of a page's passes. Inline styles would
-// need 'unsafe-inline' in the CSP, so each pair becomes a class, defined by
-// /static/wallet/theme.css?c=BG-FG.… from the URL alone.
-type themes struct{ pairs []string }
-
-func newThemes() *themes { return &themes{} }
-
-func (t *themes) class(style map[string]string) string {
-	// Checked again with the tenants file's own rule: no stored value
-	// reaches a style unvalidated, and #RGB is drawn expanded.
-	bg, okBG := ipass.Colour(style["backgroundColor"])
-	fg, okFG := ipass.Colour(style["foregroundColor"])
-	if !okBG || !okFG {
-		return "theme-default"
-	}
-	pair := bg[1:] + "-" + fg[1:]
-	found := false
-	for _, p := range t.pairs {
-		found = found || p == pair
-	}
-	if !found {
-		t.pairs = append(t.pairs, pair)
-	}
-	return "c-" + pair
-}
-
-func (t *themes) href() string {
-	if len(t.pairs) == 0 {
-		return ""
-	}
-	return "/static/wallet/theme.css?c=" + strings.Join(t.pairs, ".")
-}
-
-var themePairRE = regexp.MustCompile(`^[0-9A-F]{6}-[0-9A-F]{6}$`)
-
+// serveTheme answers the stylesheet of a page's colour classes, made from
+// the URL alone (see [wallet.Themes]).
 func (wl *Wallet) serveTheme(w http.ResponseWriter, r *http.Request) {
-	var b strings.Builder
-	for i, pair := range strings.Split(r.URL.Query().Get("c"), ".") {
-		if i >= 64 {
-			break
-		}
-		if !themePairRE.MatchString(pair) {
-			continue
-		}
-		fmt.Fprintf(&b, ".c-%s{background:#%s;color:#%s}\n", pair, pair[:6], pair[7:])
-	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write([]byte(wallet.ThemeCSS(r.URL.Query().Get("c"))))
 }

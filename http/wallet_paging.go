@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/ipass-dev/ipass"
 	"github.com/ipass-dev/ipass/wallet"
 )
 
@@ -18,8 +17,9 @@ import (
 const DefaultWalletPageSize = 30
 
 // tabParams are the query parameters that hold each tab's page number
-// (1-based; absent means the first page), in tab order.
-var tabParams = [2]string{"active", "inactive"}
+// (1-based; absent means the first page), in tab order (wallet.TabOrder):
+// the tabs' own names.
+var tabParams = [2]string{string(wallet.TabOrder[0]), string(wallet.TabOrder[1])}
 
 // pinParam, repeated, asks for just those passes (of the holder's shown
 // ones) in the tabs that are past their first page; a tab on its first page
@@ -27,96 +27,38 @@ var tabParams = [2]string{"active", "inactive"}
 // place the passes it shows.
 const pinParam = "pass"
 
-type placedPass struct {
-	p  *ipass.Pass
-	pl wallet.Placement
-}
-
-func tabIndex(t wallet.Tab) int {
-	if t == wallet.TabInactive {
-		return 1
-	}
-	return 0
-}
-
 // paging is what a page request asks to see.
-type paging struct {
-	size   int
-	pages  [2]int          // page number of each tab, ≥ 1
-	pinned bool            // tabs past their first page: only the passes in pin
-	pin    map[string]bool // pass ids asked for by pinParam
-}
-
-func (wl *Wallet) paging(r *http.Request) paging {
+func (wl *Wallet) paging(r *http.Request) wallet.Paging {
 	q := r.URL.Query()
-	pg := paging{size: wl.PageSize, pages: [2]int{1, 1}}
-	if pg.size <= 0 {
-		pg.size = DefaultWalletPageSize
+	pg := wallet.Paging{Size: wl.PageSize, Pages: [2]int{1, 1}}
+	if pg.Size <= 0 {
+		pg.Size = DefaultWalletPageSize
 	}
 	for i, name := range tabParams {
 		if n, err := strconv.Atoi(q.Get(name)); err == nil && n > 1 {
-			pg.pages[i] = n
+			pg.Pages[i] = n
 		}
 	}
 	if ids, ok := q[pinParam]; ok {
-		pg.pinned, pg.pin = true, map[string]bool{}
+		pg.Pinned, pg.Pin = true, map[string]bool{}
 		for _, id := range ids {
-			if len(pg.pin) < 2*pg.size { // bounded like a page of each tab
-				pg.pin[id] = true
+			if len(pg.Pin) < 2*pg.Size { // bounded like a page of each tab
+				pg.Pin[id] = true
 			}
 		}
 	}
 	return pg
 }
 
-// later says whether a tab shows a page after its first.
-func (pg paging) later() bool { return pg.pages[0] > 1 || pg.pages[1] > 1 }
-
-// pinnedTab says whether tab i shows only the passes asked for.
-func (pg paging) pinnedTab(i int) bool { return pg.pinned && pg.pages[i] > 1 }
-
-// page returns the passes of tab i to draw (all of them, newest change
-// first), and fills tv's range and links.
-func (pg paging) page(r *http.Request, i int, all []placedPass, tv *tabView) []placedPass {
-	tv.Total, tv.Page = len(all), pg.pages[i]
-	if pg.pinnedTab(i) {
-		var out []placedPass
-		for _, pp := range all {
-			if pg.pin[pp.p.ID] {
-				out = append(out, pp)
-			}
-		}
-		return out
-	}
-	from := len(all) // a page past the end (checked first: a huge number would overflow)
-	if tv.Page-1 <= len(all)/pg.size {
-		from = min((tv.Page-1)*pg.size, len(all))
-	}
-	to := min(from+pg.size, len(all))
-	switch {
-	case from < to:
-		tv.From, tv.To = from+1, to
-		if tv.Page > 1 {
-			tv.PrevHref = pg.href(r, i, tv.Page-1)
-		}
-		if to < len(all) {
-			tv.NextHref = pg.href(r, i, tv.Page+1)
-		}
-	case tv.Page > 1:
-		tv.PrevHref = pg.href(r, i, 1) // past the end: back to the start
-	}
-	return all[from:to]
-}
-
-// href is the link to page n of tab i (n ≤ 1: its first page), keeping the
-// other tab's page and the language; tab -1 is the first page of both.
-func (pg paging) href(r *http.Request, i, n int) string {
+// pageHref is the link to page n of tab i (n ≤ 1: its first page), keeping
+// the other tab's page and the language; tab -1 is the first page of both.
+func pageHref(r *http.Request, pg wallet.Paging, i, n int) string {
 	q := url.Values{}
 	if l := r.URL.Query().Get("lang"); l == wallet.LocaleZH || l == wallet.LocaleEN {
 		q.Set("lang", l)
 	}
 	for j, name := range tabParams {
-		p := pg.pages[j]
+		p := pg.Pages[j]
 		if j == i {
 			p = n
 		}
