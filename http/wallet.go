@@ -46,10 +46,14 @@ type Wallet struct {
 	Passes   ipass.PassStore      // a pass and its history, for the detail page (required)
 	Tenants  ipass.TenantStore    // templates (required)
 	Notifier ipass.ChangeNotifier // wake-ups; nil means the streams re-read at each keep-alive only
-	Location *time.Location       // time zone of dates shown; nil means Asia/Hong_Kong, else UTC
-	Now      func() time.Time     // clock; nil means time.Now
-	Logger   *slog.Logger         // internal errors; nil discards
-	PageSize int                  // passes a tab shows at once; 0 means DefaultWalletPageSize
+	// Clocks, on a sandbox, are the merchants' moved clocks: placement,
+	// expiry and the live moves follow them (docs/sandbox.md). Nil: the real
+	// clock for every pass.
+	Clocks   ipass.MerchantClocks
+	Location *time.Location   // time zone of dates shown; nil means Asia/Hong_Kong, else UTC
+	Now      func() time.Time // clock; nil means time.Now
+	Logger   *slog.Logger     // internal errors; nil discards
+	PageSize int              // passes a tab shows at once; 0 means DefaultWalletPageSize
 
 	// Limits of the event streams (docs/wallet.md "Limits"); 0 takes the
 	// Default of the same name. A stream over a cap is refused with 429.
@@ -73,6 +77,7 @@ type Wallet struct {
 
 	gate       streamGate
 	secrets    secretWatch
+	clocks     clockWatch
 	watchStart sync.Once
 }
 
@@ -105,6 +110,7 @@ func (wl *Wallet) init() {
 		byIP:         map[string]int{}, byHolder: map[string]int{},
 	}
 	wl.secrets.changed = make(chan struct{})
+	wl.clocks.changed = make(chan struct{})
 	wl.tmpl = template.Must(template.New("").ParseFS(web.Templates, "templates/*.html"))
 	if wl.Location == nil {
 		if loc, err := time.LoadLocation("Asia/Hong_Kong"); err == nil {
@@ -253,7 +259,7 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 		Detail:  func(id string) string { return "/wallet/" + token + "/passes/" + url.PathEscape(id) + langQuery(r) },
 		TabPage: func(tab, n int) string { return pageHref(r, pg, tab, n) },
 	}
-	d.Main, err = wallet.BuildPage(wl.view(lang), hc.Passes, tc.get, pg, links)
+	d.Main, err = wallet.BuildPage(wl.view(ctx, lang), hc.Passes, tc.get, pg, links)
 	if err != nil {
 		wl.internal(w, r, err)
 		return
@@ -263,9 +269,9 @@ func (wl *Wallet) servePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // view is what the cards of one render share, with the render's one clock
-// reading.
-func (wl *Wallet) view(lang string) wallet.View {
-	return wallet.View{Lang: lang, Loc: wl.Location, Now: wl.now()}
+// reading (and a sandbox's merchant clocks).
+func (wl *Wallet) view(ctx context.Context, lang string) wallet.View {
+	return wallet.View{Lang: lang, Loc: wl.Location, Now: wl.now(), Offsets: wl.clockOffsets(ctx)}
 }
 
 func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
@@ -301,7 +307,7 @@ func (wl *Wallet) serveDetail(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	d := wl.basePage(r, lang, token, 0)
 	d.BackHref = "/wallet/" + token + langQuery(r)
-	v := wl.view(lang)
+	v := wl.view(ctx, lang)
 	if !v.Shown(p) {
 		d.Detail.Removed = true
 		d.PageTitle = d.T["removed"]

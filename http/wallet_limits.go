@@ -7,6 +7,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -173,6 +174,8 @@ func (wl *Wallet) watchSecret() {
 			continue
 		}
 		wl.secrets.set(secret)
+		// A sandbox's moved merchant clocks reach open streams the same way.
+		wl.clockOffsets(context.Background())
 	}
 }
 
@@ -264,4 +267,50 @@ func hijackedSink(parent context.Context, h http.Header, conn net.Conn) (*sink, 
 		cancel()
 	}()
 	return out, ctx
+}
+
+// clockWatch is a sandbox's merchant clocks as last read (at most once per
+// clockRefresh), and a channel closed when they change: a moved clock moves
+// passes between tabs without any write, so open streams must hear of it.
+type clockWatch struct {
+	mu      sync.Mutex
+	offsets map[string]time.Duration
+	readAt  time.Time
+	changed chan struct{}
+}
+
+// clockRefresh is how long merchant clock offsets read are trusted.
+const clockRefresh = time.Second
+
+// clockOffsets returns the merchants' clock offsets (nil without Clocks).
+func (wl *Wallet) clockOffsets(ctx context.Context) map[string]time.Duration {
+	wl.once.Do(wl.init)
+	if wl.Clocks == nil {
+		return nil
+	}
+	cw := &wl.clocks
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if !cw.readAt.IsZero() && time.Since(cw.readAt) < clockRefresh {
+		return cw.offsets
+	}
+	offsets, err := wl.Clocks.ClockOffsets(ctx)
+	if err != nil {
+		wl.logger().Warn("wallet: could not read the merchants' clocks", "err", err)
+		return cw.offsets
+	}
+	if !cw.readAt.IsZero() && !maps.Equal(offsets, cw.offsets) {
+		close(cw.changed)
+		cw.changed = make(chan struct{})
+	}
+	cw.offsets, cw.readAt = offsets, time.Now()
+	return offsets
+}
+
+// clockChanged is closed when a later read finds the clocks moved.
+func (wl *Wallet) clockChanged() <-chan struct{} {
+	wl.once.Do(wl.init)
+	wl.clocks.mu.Lock()
+	defer wl.clocks.mu.Unlock()
+	return wl.clocks.changed
 }

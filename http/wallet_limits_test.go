@@ -241,3 +241,48 @@ func TestWalletStreamMemoryIndependentOfWallet(t *testing.T) {
 		t.Errorf("a stream on a 200-pass wallet holds %d B, on a 1-pass wallet %d B: it keeps the wallet", perBig, perSmall)
 	}
 }
+
+// TestWalletFollowsMerchantClock: on a sandbox whose merchant clock moved
+// 400 days ahead, a member card with a year left is expired on the holder's
+// page, and an open stream tells the page at once (no write happened); the
+// reset brings it back to Active the same way.
+func TestWalletFollowsMerchantClock(t *testing.T) {
+	for engine, open := range sqlstoretest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			db := open(t)
+			s := newWalletSite(t, db, func(wl *ipasshttp.Wallet) { wl.Clocks = db })
+			holder := s.demo.UserIDs[0]
+			link := s.link(t, holder)
+			card := s.card(t, holder, 100, "C-1")
+			statusOn := func(tab string) bool {
+				t.Helper()
+				_, body := get(t, link+"?lang=en_US")
+				i := strings.Index(body, `data-tab="`+tab+`"`)
+				return i >= 0 && strings.Contains(body[i:], `data-pass-id="`+card+`"`) &&
+					(tab == "inactive" || !strings.Contains(body[strings.Index(body, `data-tab="inactive"`):], `data-pass-id="`+card+`"`))
+			}
+			if !statusOn("active") {
+				t.Fatal("the card is not on the Active tab at first")
+			}
+			resp := openStream(t, link+"/events", "")
+			defer resp.Body.Close()
+			for _, c := range []struct {
+				offset time.Duration
+				status string
+				tab    string
+			}{{400 * 24 * time.Hour, "EXPIRED", "inactive"}, {0, "ACTIVE", "active"}} {
+				if err := db.SetClockOffset(context.Background(), s.demo.MerchantID, c.offset); err != nil {
+					t.Fatal(err)
+				}
+				ev := nextEvent(t, resp)
+				passes, _, _ := feedOf(t, ev.data)
+				if len(passes) != 1 || passes[0].PassID != card || string(passes[0].Status) != c.status {
+					t.Fatalf("clock moved by %s: event %s, want the card %s", c.offset, ev.data, c.status)
+				}
+				if !statusOn(c.tab) {
+					t.Fatalf("clock moved by %s: the card is not on the %s tab", c.offset, c.tab)
+				}
+			}
+		})
+	}
+}

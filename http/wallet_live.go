@@ -24,11 +24,11 @@ type feed struct {
 	Cursor  string            `json:"cursor"`
 }
 
-func newFeed(hc *ipass.HolderChanges, now time.Time) *feed {
+func newFeed(hc *ipass.HolderChanges, v wallet.View) *feed {
 	f := &feed{Passes: []*ipass.PassView{}, Removed: append([]string{}, hc.Gone...), Cursor: strconv.FormatInt(hc.Cursor, 10)}
 	for _, p := range hc.Passes {
-		if _, shown := wallet.Place(p, now); shown {
-			f.Passes = append(f.Passes, ipass.NewPassView(p, "", now))
+		if _, shown := wallet.Place(p, v.At(p)); shown {
+			f.Passes = append(f.Passes, ipass.NewPassView(p, "", v.At(p)))
 		} else {
 			f.Removed = append(f.Removed, p.ID)
 		}
@@ -63,7 +63,7 @@ func (wl *Wallet) serveFeed(w http.ResponseWriter, r *http.Request) {
 		wl.internal(w, r, err)
 		return
 	}
-	writeWalletJSON(w, http.StatusOK, newFeed(hc, wl.now()))
+	writeWalletJSON(w, http.StatusOK, newFeed(hc, wl.view(r.Context(), "")))
 }
 
 func writeWalletJSON(w http.ResponseWriter, status int, v any) {
@@ -146,8 +146,9 @@ func (wl *Wallet) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// not grow with the wallet. A change can only bring it forward; a
 	// passed expiry re-reads the wallet (shared with the holder's other
 	// streams) and computes it again.
+	st.clockMoved = wl.clockChanged()
 	st.checked = wl.now()
-	st.next, st.hasNext = wallet.NextChange(all.hc.Passes, st.checked)
+	st.next, st.hasNext = wallet.NextChangeOffset(all.hc.Passes, st.checked, wl.clockOffsets(r.Context()))
 	st.cursor = all.hc.Cursor
 	if since != 0 || replay {
 		st.cursor, st.catchUpFirst = since, true
@@ -178,6 +179,7 @@ type stream struct {
 	wake         <-chan struct{}
 	stopWake     func()
 	revoked      <-chan struct{}
+	clockMoved   <-chan struct{} // a sandbox's merchant clocks moved
 	cursor       int64
 	catchUpFirst bool
 	next         time.Time // the next expiry among the holder's passes
@@ -213,7 +215,7 @@ func (st *stream) write(format string, args ...any) error {
 }
 
 func (st *stream) send(hc *ipass.HolderChanges) error {
-	b, err := ipass.MarshalJSON(newFeed(hc, st.wl.now()))
+	b, err := ipass.MarshalJSON(newFeed(hc, st.wl.view(context.Background(), "")))
 	if err != nil {
 		return err
 	}
@@ -246,7 +248,7 @@ func (st *stream) catchUp(ctx context.Context) error {
 		}
 		hc = res.hc
 	}
-	if n, ok := wallet.NextChange(hc.Passes, st.wl.now()); ok && (!st.hasNext || n.Before(st.next)) {
+	if n, ok := wallet.NextChangeOffset(hc.Passes, st.wl.now(), st.wl.clockOffsets(ctx)); ok && (!st.hasNext || n.Before(st.next)) {
 		st.next, st.hasNext = n, true
 	}
 	st.cursor = hc.Cursor
@@ -254,8 +256,9 @@ func (st *stream) catchUp(ctx context.Context) error {
 }
 
 // expired tells the page which passes expired since the last look. Nothing
-// was written, so they go out under the unchanged cursor.
-func (st *stream) expired(ctx context.Context) error {
+// was written, so they go out under the unchanged cursor. A sandbox's moved
+// clock (resync) sends every pass again, since any of them may have moved.
+func (st *stream) expired(ctx context.Context, resync bool) error {
 	res, err := st.wl.read(ctx, st.user, 0)
 	if err != nil {
 		return err
@@ -263,15 +266,16 @@ func (st *stream) expired(ctx context.Context) error {
 	if !st.valid(res.secret) {
 		return errRevoked
 	}
-	at := st.wl.now()
+	v := st.wl.view(ctx, "")
 	hc := &ipass.HolderChanges{Cursor: st.cursor}
 	for _, p := range res.hc.Passes {
-		if p.Status == ipass.StatusActive && p.EffectiveStatus(at) == ipass.StatusExpired && p.EndDate >= st.checked.UnixMilli() {
+		off := v.Offsets[p.MerchantID]
+		if resync || p.Status == ipass.StatusActive && p.EffectiveStatus(v.At(p)) == ipass.StatusExpired && p.EndDate >= st.checked.Add(off).UnixMilli() {
 			hc.Passes = append(hc.Passes, p)
 		}
 	}
-	st.checked = at
-	st.next, st.hasNext = wallet.NextChange(res.hc.Passes, at)
+	st.checked = v.Now
+	st.next, st.hasNext = wallet.NextChangeOffset(res.hc.Passes, v.Now, v.Offsets)
 	if len(hc.Passes) == 0 {
 		return nil
 	}
@@ -325,7 +329,10 @@ func (st *stream) run(ctx context.Context) {
 				err = st.catchUp(ctx)
 			}
 		case <-expiryC:
-			err = st.expired(ctx)
+			err = st.expired(ctx, false)
+		case <-st.clockMoved:
+			st.clockMoved = wl.clockChanged()
+			err = st.expired(ctx, true)
 		}
 		if err != nil {
 			wl.streamEnded(ctx, err)

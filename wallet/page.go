@@ -88,12 +88,17 @@ type Paging struct {
 }
 
 // View is what every card of a render shares: the UI locale, the time zone
-// of dates and the one clock reading of the render.
+// of dates and the one clock reading of the render, with the offsets of the
+// merchants whose clocks a sandbox moved (docs/sandbox.md; nil elsewhere).
 type View struct {
-	Lang string
-	Loc  *time.Location
-	Now  time.Time
+	Lang    string
+	Loc     *time.Location
+	Now     time.Time
+	Offsets map[string]time.Duration
 }
+
+// At is now as p's merchant's clock reads it.
+func (v View) At(p *ipass.Pass) time.Time { return v.Now.Add(v.Offsets[p.MerchantID]) }
 
 type placed struct {
 	p  *ipass.Pass
@@ -111,7 +116,7 @@ var sectionKinds = []struct {
 func BuildPage(v View, passes []*ipass.Pass, tmpl Templates, pg Paging, links Links) (Page, error) {
 	var all [2][]placed
 	for _, p := range passes {
-		if pl, shown := Place(p, v.Now); shown {
+		if pl, shown := Place(p, v.At(p)); shown {
 			i := 0
 			if pl.Tab == TabInactive {
 				i = 1
@@ -229,14 +234,14 @@ func HistoryPage(version, before int) HistoryRange {
 // Shown says whether p is still shown at v.Now: a detail page of a pass that
 // is not is the removed page, and reads no history.
 func (v View) Shown(p *ipass.Pass) bool {
-	_, ok := Place(p, v.Now)
+	_, ok := Place(p, v.At(p))
 	return ok
 }
 
 // BuildDetail composes the detail page of p with hist, a page of its
 // history (oldest first, as PassStore.HistoryPage returns it).
 func BuildDetail(v View, p *ipass.Pass, tm *ipass.Template, hist []ipass.HistoryEntry) Detail {
-	pl, shown := Place(p, v.Now)
+	pl, shown := Place(p, v.At(p))
 	if !shown {
 		return Detail{Removed: true}
 	}
@@ -255,7 +260,7 @@ func BuildDetail(v View, p *ipass.Pass, tm *ipass.Template, hist []ipass.History
 func (v View) card(p *ipass.Pass, tm *ipass.Template, pl Placement, th *Themes, detail bool) Card {
 	face := FaceLocale(tm, v.Lang)
 	c := Card{
-		ID: p.ID, Kind: string(p.Type), Status: p.EffectiveStatus(v.Now), Version: p.Version,
+		ID: p.ID, Kind: string(p.Type), Status: p.EffectiveStatus(v.At(p)), Version: p.Version,
 		Title: Title(tm, face), Theme: th.Class(tm.Style), Fields: Fields(p, tm, face, v.Loc, detail),
 		ValidLabel: Text(v.Lang, "valid"), DetailLabel: Text(v.Lang, "details"),
 		Validity: FormatTime(p.StartDate, v.Loc) + " – " + FormatTime(p.EndDate, v.Loc),

@@ -79,15 +79,24 @@ func Place(p *ipass.Pass, now time.Time) (Placement, bool) {
 // answer differently for one of passes without any write (an ACTIVE pass
 // reaching its endDate), and false if there is none.
 func NextChange(passes []*ipass.Pass, now time.Time) (time.Time, bool) {
-	var next int64
+	return NextChangeOffset(passes, now, nil)
+}
+
+// NextChangeOffset is NextChange when some merchants' clocks run ahead of
+// (or behind) the real one by offsets (a sandbox's clocks): now and the
+// answer are real time.
+func NextChangeOffset(passes []*ipass.Pass, now time.Time, offsets map[string]time.Duration) (time.Time, bool) {
+	var next time.Time
 	for _, p := range passes {
-		if p.EffectiveStatus(now) == ipass.StatusActive && (next == 0 || p.EndDate < next) {
-			next = p.EndDate
+		off := offsets[p.MerchantID]
+		if p.EffectiveStatus(now.Add(off)) != ipass.StatusActive {
+			continue
+		}
+		// EXPIRED begins when endDate < now, i.e. one millisecond after endDate.
+		at := time.UnixMilli(p.EndDate + 1).Add(-off)
+		if next.IsZero() || at.Before(next) {
+			next = at
 		}
 	}
-	if next == 0 {
-		return time.Time{}, false
-	}
-	// EXPIRED begins when endDate < now, i.e. one millisecond after endDate.
-	return time.UnixMilli(next + 1), true
+	return next, !next.IsZero()
 }

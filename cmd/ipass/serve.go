@@ -134,6 +134,9 @@ func serve(ctx context.Context, cfg *serveConfig, cpus int, logger *slog.Logger,
 	if srv.Wallet, err = newWallet(cfg, db, logger); err != nil {
 		return err
 	}
+	if cfg.sandbox {
+		srv.Wallet.Clocks = db // the wallet follows the merchants' moved clocks too
+	}
 	if srv.MaxConnections, srv.Wallet.MaxStreams, err = connectionLimits(cfg, logger); err != nil {
 		return err
 	}
