@@ -28,7 +28,9 @@ func (o *observation) read(ctx context.Context, clientID, op string) error {
 	}
 	o.calls = o.calls[:0]
 	for _, e := range slices.Backward(entries) {
-		if e.ID > o.after {
+		// The writer stores entries in batches, so one that arrived before
+		// the rule was armed may be stored after the ID read then.
+		if e.ID > o.after && e.At >= o.armedAt.UnixMilli() {
 			o.calls = append(o.calls, e)
 		}
 	}
@@ -38,8 +40,8 @@ func (o *observation) read(ctx context.Context, clientID, op string) error {
 		return e.Operation == op && e.ContentSHA256 != "" && e.ResultCode != string(ipass.CodeInvalidSignature)
 	})
 	o.changes = 0
-	if o.hit >= 0 && o.calls[o.hit].PassID != "" {
-		versions, err := o.st.History(ctx, o.calls[o.hit].PassID)
+	if pass := o.passID(); pass != "" {
+		versions, err := o.st.History(ctx, pass)
 		if err != nil {
 			return err
 		}
@@ -62,11 +64,31 @@ func (o *observation) evidence() []Call {
 	return out
 }
 
+// passID is the pass the hit acted on. A request failed before it ran is
+// logged without its arguments; its pass is then the one the next call of
+// the same operation names (its retry).
+func (o *observation) passID() string {
+	if o.hit < 0 {
+		return ""
+	}
+	hit := o.calls[o.hit]
+	if hit.PassID != "" {
+		return hit.PassID
+	}
+	for _, e := range o.calls[o.hit+1:] {
+		if e.Operation == hit.Operation && e.PassID != "" {
+			return e.PassID
+		}
+	}
+	return ""
+}
+
 // later are the calls after the hit that name its pass.
 func (o *observation) later() []ipass.RequestLogEntry {
 	var out []ipass.RequestLogEntry
+	pass := o.passID()
 	for _, e := range o.calls[o.hit+1:] {
-		if e.PassID == o.calls[o.hit].PassID {
+		if pass != "" && e.PassID == pass {
 			out = append(out, e)
 		}
 	}
@@ -158,7 +180,7 @@ func rateLimited(o *observation, final bool) (string, string, bool) {
 		}
 	}
 	if o.changes > 1 {
-		return Fail, fmt.Sprintf("pass %s was changed %d times", hit.PassID, o.changes), true
+		return Fail, fmt.Sprintf("pass %s was changed %d times", o.passID(), o.changes), true
 	}
 	for _, e := range o.later() {
 		if e.Operation == "updatePass" && e.ResultCode == success {
@@ -167,7 +189,7 @@ func rateLimited(o *observation, final bool) (string, string, bool) {
 		}
 	}
 	if final {
-		return Fail, fmt.Sprintf("the client did not retry the update of pass %s within the time limit", hit.PassID), true
+		return Fail, "the client did not retry the update within the time limit", true
 	}
 	return "", "", false
 }
