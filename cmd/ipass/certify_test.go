@@ -99,6 +99,20 @@ func (n naiveIntegration) update(ctx context.Context, body map[string]any) {
 	n.post(ctx, "updatePass", body)
 }
 
+// eagerIntegration retries at once, with no regard for Retry-After, and
+// resends its update with the points recomputed: a second change.
+type eagerIntegration struct{ naiveIntegration }
+
+func (e eagerIntegration) update(ctx context.Context, body map[string]any) {
+	out := e.post(ctx, "updatePass", body)
+	info, _ := out["resultInfo"].(map[string]any)
+	if info["resultStatus"] != "S" {
+		data := body["dataInfo"].(map[string]any)
+		data["$points_en_US$"], data["$points_zh_HK$"] = 5000, 5000
+		e.post(ctx, "updatePass", body)
+	}
+}
+
 func readExample(t *testing.T, name string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(examplesDir, name))
@@ -173,6 +187,7 @@ func runCertified(t *testing.T, newIntegration func(url, dataDir string) integra
 	if len(rep.Results) != len(scenarios) {
 		t.Fatalf("report has %d results, want %d:\n%s", len(rep.Results), len(scenarios), b)
 	}
+	t.Logf("ipass certify (exit %d):\n%s", code, out)
 	return rep, code, out.String()
 }
 
@@ -184,7 +199,7 @@ func verdicts(rep certify.Report) map[string]certify.Result {
 	return m
 }
 
-var certifyScenarios = []string{"lost-update", "create-unknown", "unsigned-answer", "bad-signature", "rate-limited"}
+var certifyScenarios = []string{"lost-update", "create-unknown", "unsigned-answer", "bad-signature", "rate-limited", "slow-answer"}
 
 // TestCertifySDK: an integration on package client with its default retry
 // policy passes every scenario, and the report shows the calls it judged.
@@ -200,7 +215,9 @@ func TestCertifySDK(t *testing.T) {
 		}
 		alg, _ := gateway.AlgorithmOf(key.Public())
 		c, err := client.New(client.Config{BaseURL: url, ClientID: certifyClient, PrivateKey: key, KeyVersion: -1,
-			ServerPublicKeys: map[gateway.Algorithm]crypto.PublicKey{alg: pub}, Retries: client.DefaultRetries})
+			ServerPublicKeys: map[gateway.Algorithm]crypto.PublicKey{alg: pub}, Retries: client.DefaultRetries,
+			// Shorter than slow-answer's hold, as most integrations' are.
+			HTTPClient: &http.Client{Timeout: 3 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,8 +262,31 @@ func TestCertifyNaive(t *testing.T) {
 			t.Errorf("%s: evidence %+v, want the one armed call", name, v[name].Evidence)
 		}
 	}
-	if code != exitFailure || rep.Passed || !strings.Contains(out, "0 of 5 scenarios passed") {
+	if code != exitFailure || rep.Passed || !strings.Contains(out, "0 of 6 scenarios passed") {
 		t.Errorf("exit %d, passed %v\n%s", code, rep.Passed, out)
+	}
+}
+
+// TestCertifyEager: a client that retries at once, with a recomputed
+// change, fails on the second change and on the ignored Retry-After.
+func TestCertifyEager(t *testing.T) {
+	scenarios := []string{"lost-update", "rate-limited"}
+	rep, code, _ := runCertified(t, func(url, dataDir string) integration {
+		key, err := gateway.ParsePrivateKey(mustRead(t, filepath.Join(dataDir, "demo-client.pem")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eagerIntegration{naiveIntegration{url: url, key: key}}
+	}, scenarios)
+	v := verdicts(rep)
+	if r := v["lost-update"]; r.Verdict != certify.Fail || r.Changes != 2 || !strings.Contains(r.Reason, "second change") {
+		t.Errorf("lost-update: %+v", r)
+	}
+	if r := v["rate-limited"]; r.Verdict != certify.Fail || !strings.Contains(r.Reason, "before its Retry-After") || len(r.Evidence) != 2 {
+		t.Errorf("rate-limited: %+v", r)
+	}
+	if code != exitFailure {
+		t.Errorf("exit %d", code)
 	}
 }
 
