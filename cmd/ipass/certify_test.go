@@ -18,6 +18,7 @@ import (
 	"github.com/ipass-dev/ipass/certify"
 	"github.com/ipass-dev/ipass/client"
 	"github.com/ipass-dev/ipass/gateway"
+	"github.com/ipass-dev/ipass/sqlstore/sqlstoretest"
 )
 
 const certifyClient = "2110200000000044"
@@ -128,11 +129,10 @@ func readExample(t *testing.T, name string) map[string]any {
 
 // runCertified runs `ipass certify` against a sandbox and, like the
 // developer reading its instructions, makes the integration act on each.
-func runCertified(t *testing.T, newIntegration func(url, dataDir string) integration, scenarios []string) (certify.Report, int, string) {
+func runCertified(t *testing.T, db string, newIntegration func(url, dataDir string) integration, scenarios []string) (certify.Report, int, string) {
 	t.Helper()
 	dataDir := t.TempDir()
-	db := "sqlite:" + filepath.Join(dataDir, "ipass.db")
-	url, _, _ := startServe(t, dataDir, "--sandbox")
+	url, _, _ := startServeArgs(t, "--data-dir", dataDir, "--db", db, "--sandbox")
 	app := newIntegration(url, dataDir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -204,41 +204,45 @@ var certifyScenarios = []string{"lost-update", "create-unknown", "unsigned-answe
 // TestCertifySDK: an integration on package client with its default retry
 // policy passes every scenario, and the report shows the calls it judged.
 func TestCertifySDK(t *testing.T) {
-	rep, code, out := runCertified(t, func(url, dataDir string) integration {
-		key, err := gateway.ParsePrivateKey(mustRead(t, filepath.Join(dataDir, "demo-client.pem")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, err := gateway.ParsePublicKey(mustRead(t, filepath.Join(dataDir, "server-signing.pub.pem")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		alg, _ := gateway.AlgorithmOf(key.Public())
-		c, err := client.New(client.Config{BaseURL: url, ClientID: certifyClient, PrivateKey: key, KeyVersion: -1,
-			ServerPublicKeys: map[gateway.Algorithm]crypto.PublicKey{alg: pub}, Retries: client.DefaultRetries,
-			// Shorter than slow-answer's hold, as most integrations' are.
-			HTTPClient: &http.Client{Timeout: 3 * time.Second}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sdkIntegration{c}
-	}, certifyScenarios)
-	for _, r := range rep.Results {
-		if r.Verdict != certify.Pass {
-			t.Errorf("%s: %s: %s\nevidence: %+v", r.Scenario, r.Verdict, r.Reason, r.Evidence)
-		}
-		armed := 0
-		for _, c := range r.Evidence {
-			if c.Armed {
-				armed++
+	for engine, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(engine, func(t *testing.T) {
+			rep, code, out := runCertified(t, newDSN(t), func(url, dataDir string) integration {
+				key, err := gateway.ParsePrivateKey(mustRead(t, filepath.Join(dataDir, "demo-client.pem")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				pub, err := gateway.ParsePublicKey(mustRead(t, filepath.Join(dataDir, "server-signing.pub.pem")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				alg, _ := gateway.AlgorithmOf(key.Public())
+				c, err := client.New(client.Config{BaseURL: url, ClientID: certifyClient, PrivateKey: key, KeyVersion: -1,
+					ServerPublicKeys: map[gateway.Algorithm]crypto.PublicKey{alg: pub}, Retries: client.DefaultRetries,
+					// Shorter than slow-answer's hold, as most integrations' are.
+					HTTPClient: &http.Client{Timeout: 3 * time.Second}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sdkIntegration{c}
+			}, certifyScenarios)
+			for _, r := range rep.Results {
+				if r.Verdict != certify.Pass {
+					t.Errorf("%s: %s: %s\nevidence: %+v", r.Scenario, r.Verdict, r.Reason, r.Evidence)
+				}
+				armed := 0
+				for _, c := range r.Evidence {
+					if c.Armed {
+						armed++
+					}
+				}
+				if armed != 1 || len(r.Evidence) < 2 {
+					t.Errorf("%s: evidence has %d calls, %d armed: %+v", r.Scenario, len(r.Evidence), armed, r.Evidence)
+				}
 			}
-		}
-		if armed != 1 || len(r.Evidence) < 2 {
-			t.Errorf("%s: evidence has %d calls, %d armed: %+v", r.Scenario, len(r.Evidence), armed, r.Evidence)
-		}
-	}
-	if code != exitOK || !rep.Passed {
-		t.Errorf("exit %d, passed %v\n%s", code, rep.Passed, out)
+			if code != exitOK || !rep.Passed {
+				t.Errorf("exit %d, passed %v\n%s", code, rep.Passed, out)
+			}
+		})
 	}
 }
 
@@ -246,47 +250,55 @@ func TestCertifySDK(t *testing.T) {
 // fails where it should: the U it does not retry, the unverifiable answers
 // it takes as success, the 429 it does not retry.
 func TestCertifyNaive(t *testing.T) {
-	rep, code, out := runCertified(t, func(url, dataDir string) integration {
-		key, err := gateway.ParsePrivateKey(mustRead(t, filepath.Join(dataDir, "demo-client.pem")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return naiveIntegration{url: url, key: key}
-	}, certifyScenarios)
-	v := verdicts(rep)
-	for _, name := range certifyScenarios {
-		if v[name].Verdict != certify.Fail {
-			t.Errorf("%s: %s (%s), want fail\nevidence: %+v", name, v[name].Verdict, v[name].Reason, v[name].Evidence)
-		}
-		if len(v[name].Evidence) != 1 || !v[name].Evidence[0].Armed {
-			t.Errorf("%s: evidence %+v, want the one armed call", name, v[name].Evidence)
-		}
-	}
-	if code != exitFailure || rep.Passed || !strings.Contains(out, "0 of 6 scenarios passed") {
-		t.Errorf("exit %d, passed %v\n%s", code, rep.Passed, out)
+	for engine, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(engine, func(t *testing.T) {
+			rep, code, out := runCertified(t, newDSN(t), func(url, dataDir string) integration {
+				key, err := gateway.ParsePrivateKey(mustRead(t, filepath.Join(dataDir, "demo-client.pem")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return naiveIntegration{url: url, key: key}
+			}, certifyScenarios)
+			v := verdicts(rep)
+			for _, name := range certifyScenarios {
+				if v[name].Verdict != certify.Fail {
+					t.Errorf("%s: %s (%s), want fail\nevidence: %+v", name, v[name].Verdict, v[name].Reason, v[name].Evidence)
+				}
+				if len(v[name].Evidence) != 1 || !v[name].Evidence[0].Armed {
+					t.Errorf("%s: evidence %+v, want the one armed call", name, v[name].Evidence)
+				}
+			}
+			if code != exitFailure || rep.Passed || !strings.Contains(out, "0 of 6 scenarios passed") {
+				t.Errorf("exit %d, passed %v\n%s", code, rep.Passed, out)
+			}
+		})
 	}
 }
 
 // TestCertifyEager: a client that retries at once, with a recomputed
 // change, fails on the second change and on the ignored Retry-After.
 func TestCertifyEager(t *testing.T) {
-	scenarios := []string{"lost-update", "rate-limited"}
-	rep, code, _ := runCertified(t, func(url, dataDir string) integration {
-		key, err := gateway.ParsePrivateKey(mustRead(t, filepath.Join(dataDir, "demo-client.pem")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return eagerIntegration{naiveIntegration{url: url, key: key}}
-	}, scenarios)
-	v := verdicts(rep)
-	if r := v["lost-update"]; r.Verdict != certify.Fail || r.Changes != 2 || !strings.Contains(r.Reason, "second change") {
-		t.Errorf("lost-update: %+v", r)
-	}
-	if r := v["rate-limited"]; r.Verdict != certify.Fail || !strings.Contains(r.Reason, "before its Retry-After") || len(r.Evidence) != 2 {
-		t.Errorf("rate-limited: %+v", r)
-	}
-	if code != exitFailure {
-		t.Errorf("exit %d", code)
+	for engine, newDSN := range sqlstoretest.DSNs(t) {
+		t.Run(engine, func(t *testing.T) {
+			scenarios := []string{"lost-update", "rate-limited"}
+			rep, code, _ := runCertified(t, newDSN(t), func(url, dataDir string) integration {
+				key, err := gateway.ParsePrivateKey(mustRead(t, filepath.Join(dataDir, "demo-client.pem")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return eagerIntegration{naiveIntegration{url: url, key: key}}
+			}, scenarios)
+			v := verdicts(rep)
+			if r := v["lost-update"]; r.Verdict != certify.Fail || r.Changes != 2 || !strings.Contains(r.Reason, "second change") {
+				t.Errorf("lost-update: %+v", r)
+			}
+			if r := v["rate-limited"]; r.Verdict != certify.Fail || !strings.Contains(r.Reason, "before its Retry-After") || len(r.Evidence) != 2 {
+				t.Errorf("rate-limited: %+v", r)
+			}
+			if code != exitFailure {
+				t.Errorf("exit %d", code)
+			}
+		})
 	}
 }
 
@@ -297,4 +309,32 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestCertifyRefuses: flags are checked, and only a sandbox's database with
+// the client registered is certified against.
+func TestCertifyRefuses(t *testing.T) {
+	db := adminTempDB(t)
+	mustAdmin(t, "", "admin", "apply", "-f", adminFixtures, "--db", db)
+	for _, tt := range []struct {
+		args string
+		code int
+		want string
+	}{
+		{"certify", exitUsage, "--client is required"},
+		{"certify --client X --scenario lost-update,nope", exitUsage, `scenario "nope": not one of lost-update, create-unknown`},
+		{"certify --client X --timeout-per-scenario 0s", exitUsage, "must be positive"},
+		{"certify --client " + certifyClient + " --db " + db, exitFailure, "ipass serve --sandbox"},
+	} {
+		if r := cliRun(t, "", nil, strings.Fields(tt.args)...); r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("ipass %s: exit %d, want %d with %q\n%s", tt.args, r.code, tt.code, tt.want, r.stderr)
+		}
+	}
+	store := sqlstoretest.Open(t, db)
+	if err := store.ClaimMode(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if r := cliRun(t, "", nil, "certify", "--client", "nobody", "--db", db); r.code != exitFailure || !strings.Contains(r.stderr, "client nobody: not registered") {
+		t.Errorf("an unknown client: %d %s", r.code, r.stderr)
+	}
 }
