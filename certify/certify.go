@@ -227,7 +227,7 @@ func runOne(ctx context.Context, st Store, o Options, s Scenario, label string) 
 	defer tick.Stop()
 	final := false
 	for {
-		if err := obs.read(ctx, o.ClientID, rule.Operation); err != nil {
+		if err := obs.read(ctx, o.ClientID, rule); err != nil {
 			return res, err
 		}
 		verdict, reason, decided := s.judge(obs, final)

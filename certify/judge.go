@@ -13,15 +13,15 @@ import (
 type observation struct {
 	st      Store
 	after   int64     // request log ID before the rule was armed
-	armedAt time.Time // history entries at or after this are the scenario's
+	armedAt time.Time // calls that arrived before this are not the scenario's
 	calls   []ipass.RequestLogEntry
 	hit     int // index in calls of the call the rule was applied to; -1: none yet
-	changes int // versions of the hit's pass since armedAt
+	changes int // versions of the hit's pass written since the hit arrived
 }
 
 // read loads the client's calls since the rule was armed, oldest first,
 // finds the one the rule took, and counts its pass's changes.
-func (o *observation) read(ctx context.Context, clientID, op string) error {
+func (o *observation) read(ctx context.Context, clientID string, rule ipass.ChaosRule) error {
 	entries, err := o.st.RequestLog(ctx, ipass.RequestLogQuery{ClientID: clientID, Since: o.armedAt.Add(-time.Second)})
 	if err != nil {
 		return err
@@ -35,9 +35,13 @@ func (o *observation) read(ctx context.Context, clientID, op string) error {
 		}
 	}
 	// A rule is taken only by an authentic request (its content checked
-	// and its signature verified), so the first such call of the operation.
+	// and its signature verified), so the first such call of the operation;
+	// where the rule replaces the result code, the first with that code, so
+	// a call a node made before it saw the rule is not taken for it.
+	code := hitCode(rule)
 	o.hit = slices.IndexFunc(o.calls, func(e ipass.RequestLogEntry) bool {
-		return e.Operation == op && e.ContentSHA256 != "" && e.ResultCode != string(ipass.CodeInvalidSignature)
+		return e.Operation == rule.Operation && e.ContentSHA256 != "" && e.ResultCode != string(ipass.CodeInvalidSignature) &&
+			(code == "" || e.ResultCode == code)
 	})
 	o.changes = 0
 	if pass := o.passID(); pass != "" {
@@ -46,12 +50,25 @@ func (o *observation) read(ctx context.Context, clientID, op string) error {
 			return err
 		}
 		for _, v := range versions {
-			if v.At >= o.armedAt.UnixMilli() {
+			// Both times are the server's, whatever certify's clock says.
+			if v.At >= o.calls[o.hit].At {
 				o.changes++
 			}
 		}
 	}
 	return nil
+}
+
+// hitCode is the result code the request log shows for a call the rule
+// took, when the rule decides it; "" when the real one is kept.
+func hitCode(r ipass.ChaosRule) string {
+	switch r.Answer {
+	case ipass.ChaosUnknownException:
+		return string(ipass.CodeUnknownException)
+	case ipass.ChaosTrafficExceedLimit:
+		return string(ipass.CodeTrafficExceedLimit)
+	}
+	return ""
 }
 
 func (o *observation) evidence() []Call {
