@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,13 +16,13 @@ import (
 // they do: a production database refuses, a sandbox fails as armed.
 func TestSandboxDoc(t *testing.T) {
 	blocks := docBlocks(t, "sandbox.md")
-	for _, name := range []string{"sandbox-serve", "sandbox-arm", "sandbox-call", "sandbox-clear", "sandbox-ext", "sandbox-clock"} {
+	for _, name := range []string{"sandbox-serve", "sandbox-arm", "sandbox-call", "sandbox-clear", "sandbox-ext", "sandbox-clock", "sandbox-certify"} {
 		if _, ok := blocks[name]; !ok {
 			t.Fatalf("docs/sandbox.md has no block marked %s", name)
 		}
 	}
-	if len(blocks) != 6 {
-		t.Fatalf("docs/sandbox.md has %d marked blocks; this test runs 6", len(blocks))
+	if len(blocks) != 7 {
+		t.Fatalf("docs/sandbox.md has %d marked blocks; this test runs 7", len(blocks))
 	}
 	examples := filepath.Join(moduleRoot(t), "examples") + "/"
 
@@ -65,6 +67,10 @@ func TestSandboxDoc(t *testing.T) {
 		if out := d.block(blocks["sandbox-clear"]); !strings.Contains(out, "cleared 1 rule") {
 			t.Fatalf("clear:\n%s", out)
 		}
+		// certify, with the call of "See it fail" (retries left on) as the
+		// developer's system: it passes create-unknown.
+		certifyDoc(t, d, blocks["sandbox-certify"].text, strings.Replace(call, " --retries 0", "", 1))
+
 		ext := commands(blocks["sandbox-ext"].text)
 		if out := d.run(ext[0]); !strings.Contains(out, `"rules":[{"ruleId":`) || !strings.Contains(out, `"answer":"UNSIGNED"`) {
 			t.Fatalf("sandboxChaos add:\n%s", out)
@@ -119,4 +125,62 @@ func TestSandboxDoc(t *testing.T) {
 			t.Fatalf("serve without --sandbox on a sandbox's database: %v\n%s", err, out)
 		}
 	})
+}
+
+// certifyDoc runs the page's `ipass certify` in the background and, once it
+// asks for a createPass, makes it with system; the JSON report must say pass.
+func certifyDoc(t *testing.T, d *docShell, certify, system string) {
+	t.Helper()
+	outPath := filepath.Join(t.TempDir(), "certify.out")
+	out, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command("sh", "-c", d.sub.Replace(certify))
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = d.dir, d.env, out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	read := func() string { b, _ := os.ReadFile(outPath); return string(b) }
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(read(), "[1/1] create-unknown:"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("certify gave no instruction:\n%s", read())
+		}
+	}
+	if out := d.run(system); !strings.Contains(out, "SUCCESS") {
+		t.Fatalf("the system's createPass:\n%s", out)
+	}
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(read(), "1 of 1 scenarios passed") {
+			t.Fatalf("certify: %v\n%s", err, read())
+		}
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("certify did not finish:\n%s", read())
+	}
+	var rep struct {
+		Results []struct {
+			Scenario, Verdict string
+			Evidence          []struct {
+				Operation, ResultCode string
+				Armed                 bool
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(d.dir, "certify-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Verdict != "pass" || len(rep.Results[0].Evidence) < 2 ||
+		!rep.Results[0].Evidence[0].Armed || rep.Results[0].Evidence[0].ResultCode != "UNKNOWN_EXCEPTION" {
+		t.Fatalf("certify-report.json:\n%s", b)
+	}
 }

@@ -41,7 +41,7 @@ func register(name, summary string, run func(ctx context.Context, e *env, args [
 	commands[name] = command{summary: summary, run: run}
 }
 
-var commandOrder = []string{"serve", "keygen", "call", "sign", "verify", "admin", "bench", "version"}
+var commandOrder = []string{"serve", "keygen", "call", "sign", "verify", "admin", "certify", "bench", "version"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
