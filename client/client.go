@@ -346,7 +346,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, plain []byte) (*Response, 
 		if err == nil {
 			return resp, nil
 		}
-		wait, retry := c.retryable(err, attempt)
+		wait, retry := c.retryable(ctx, err, attempt)
 		if !retry {
 			return nil, err
 		}
@@ -426,7 +426,15 @@ func (c *Client) prepare(ctx context.Context, ep endpoint, wire []byte, encHeade
 // wait first. Only U results and failures to get any answer qualify: an F is
 // final, and a response that fails verification would fail again (or is an
 // attack), so neither is retried.
-func (c *Client) retryable(err error, attempt int) (time.Duration, bool) {
+// untrusted are the checks whose failure leaves the outcome of a call
+// unknown: an answer came, but not one to believe.
+var untrusted = map[string]bool{
+	CheckSignatureMissing: true, CheckResponseTimeMissing: true, CheckHeaderRepeated: true,
+	CheckSignatureUnparsable: true, CheckSignatureInvalid: true, CheckResponseTimeUnparsable: true,
+	CheckResponseTimeWindow: true, CheckDecrypt: true, CheckClientIDMismatch: true,
+}
+
+func (c *Client) retryable(ctx context.Context, err error, attempt int) (time.Duration, bool) {
 	if attempt > c.retries {
 		return 0, false
 	}
@@ -445,14 +453,21 @@ func (c *Client) retryable(err error, attempt int) (time.Duration, bool) {
 			}
 		}
 	case errors.As(err, &pe):
-		// Proxies in front of a gateway answer 502–504 without signing; that
-		// is as much "no answer from the gateway" as a refused connection.
-		gatewayDown := pe.Check == CheckSignatureMissing &&
-			(pe.StatusCode == http.StatusBadGateway || pe.StatusCode == http.StatusServiceUnavailable || pe.StatusCode == http.StatusGatewayTimeout)
-		if pe.Check != CheckTransport && !gatewayDown {
+		// An answer that cannot be trusted (unsigned — as a proxy's 502–504
+		// is —, badly signed, stale, undecryptable) tells nothing of what the
+		// server did: the call is as unanswered as after a lost connection,
+		// and asking again is how to learn. It is safe: the API's writes are
+		// idempotent for the same content under a fresh Request-Time (an
+		// exact retry makes no new version; createPass finds its bizSerialId).
+		if !untrusted[pe.Check] && pe.Check != CheckTransport {
 			return 0, false
 		}
-		if errors.Is(pe.Err, context.Canceled) || errors.Is(pe.Err, context.DeadlineExceeded) || isCertificateError(pe.Err) {
+		if errors.Is(pe.Err, context.Canceled) || isCertificateError(pe.Err) {
+			return 0, false
+		}
+		// The caller's own deadline ends the call; the HTTP client's
+		// per-attempt timeout is one more unanswered attempt.
+		if errors.Is(pe.Err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return 0, false
 		}
 	default:

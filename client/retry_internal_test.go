@@ -33,14 +33,26 @@ func TestRetryable(t *testing.T) {
 		{"F", &ResultError{ResultStatus: "F"}, 1, false, 0, 0},
 		{"Transport", &ProtocolError{Check: CheckTransport}, 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
 		{"TransportCancelled", &ProtocolError{Check: CheckTransport, Err: fmt.Errorf("x: %w", context.Canceled)}, 1, false, 0, 0},
-		{"TransportDeadline", &ProtocolError{Check: CheckTransport, Err: context.DeadlineExceeded}, 1, false, 0, 0},
+		// The HTTP client's own timeout, the caller's context still alive: one more unanswered attempt.
+		{"TransportAttemptTimeout", &ProtocolError{Check: CheckTransport, Err: context.DeadlineExceeded}, 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"TransportCallerDeadline", &ProtocolError{Check: CheckTransport, Err: context.DeadlineExceeded}, 1, false, 0, 0},
 		{"Unsigned502", &ProtocolError{Check: CheckSignatureMissing, StatusCode: 502}, 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
-		{"Unsigned200", &ProtocolError{Check: CheckSignatureMissing, StatusCode: 200}, 1, false, 0, 0},
-		{"BadSignature", &ProtocolError{Check: CheckSignatureInvalid, StatusCode: 503}, 1, false, 0, 0},
+		// An answer that cannot be trusted leaves the outcome unknown: ask again (the writes are idempotent).
+		{"Unsigned200", &ProtocolError{Check: CheckSignatureMissing, StatusCode: 200}, 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"BadSignature", &ProtocolError{Check: CheckSignatureInvalid, StatusCode: 503}, 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"StaleAnswer", &ProtocolError{Check: CheckResponseTimeWindow}, 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"NoServerKey", &ProtocolError{Check: CheckNoServerKey}, 1, false, 0, 0},
+		{"SuccessWithoutPassID", &ProtocolError{Check: CheckResponseField}, 1, false, 0, 0},
 		{"LocalError", fmt.Errorf("sign: no key"), 1, false, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wait, retry := c.retryable(tc.err, tc.attempt)
+			ctx := context.Background()
+			if tc.name == "TransportCallerDeadline" {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, time.Now().Add(-time.Second))
+				defer cancel()
+			}
+			wait, retry := c.retryable(ctx, tc.err, tc.attempt)
 			if retry != tc.retry || wait < tc.min || wait > tc.max {
 				t.Errorf("retryable = %s, %v; want %v within [%s, %s]", wait, retry, tc.retry, tc.min, tc.max)
 			}
@@ -48,7 +60,7 @@ func TestRetryable(t *testing.T) {
 	}
 	// The wait never exceeds maxBackoff, however many retries are allowed.
 	c.retries = 100
-	if wait, _ := c.retryable(u(""), 60); wait > maxBackoff {
+	if wait, _ := c.retryable(context.Background(), u(""), 60); wait > maxBackoff {
 		t.Errorf("attempt 60 waits %s", wait)
 	}
 }

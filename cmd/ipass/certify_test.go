@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,9 +29,9 @@ type integration interface {
 	update(ctx context.Context, body map[string]any)
 }
 
-// sdkIntegration uses package client with DefaultRetries, and on an
-// outcome it cannot know (a U left after the retries, or a ProtocolError:
-// no trustworthy answer) queries the pass, as the SDK's errors advise.
+// sdkIntegration uses package client with DefaultRetries and nothing else:
+// the SDK's own retries (a U, no answer, an answer it cannot trust) are what
+// certify judges.
 type sdkIntegration struct{ c *client.Client }
 
 func (s sdkIntegration) call(ctx context.Context, op string, body map[string]any) (*client.Response, error) {
@@ -51,12 +50,7 @@ func (s sdkIntegration) create(ctx context.Context, body map[string]any) string 
 }
 
 func (s sdkIntegration) update(ctx context.Context, body map[string]any) {
-	_, err := s.call(ctx, "updatePass", body)
-	var re *client.ResultError
-	var pe *client.ProtocolError
-	if errors.As(err, &re) && re.Temporary() || errors.As(err, &pe) {
-		_, _ = s.call(ctx, "queryPass", map[string]any{"merchantId": body["merchantId"], "passId": body["passId"]})
-	}
+	_, _ = s.call(ctx, "updatePass", body)
 }
 
 // naiveIntegration signs with package gateway over plain net/http, checks
