@@ -114,6 +114,16 @@ func (db *DB) Close() error {
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
+	// database/sql closes a connection that was still being opened (its
+	// opener goroutine, asked for one by a caller that has since gone) only
+	// once it is open, after Close returned. On SQLite that late connection
+	// re-creates the -wal and -shm files: whoever removes the data dir right
+	// after Close (a test, an operator's script) races it. Wait for it.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if db.w.Stats().OpenConnections == 0 && db.r.Stats().OpenConnections == 0 {
+			break
+		}
+	}
 	return err
 }
 
